@@ -1,0 +1,1 @@
+"""Users, roles, jurisdiction scoping (Actor), tokens and the audit log."""

@@ -1,0 +1,56 @@
+"""Roles and what each may do. Where (which units) is the Actor's jurisdiction, not the role's."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    NATIONAL_ADMIN = "national_admin"
+    PROVINCE_OFFICER = "province_officer"
+    DISTRICT_OFFICER = "district_officer"
+    COMMUNE_OFFICER = "commune_officer"
+    CHECKPOINT_OFFICER = "checkpoint_officer"
+    SAMPLING_STAFF = "sampling_staff"
+    LAB_TECHNICIAN = "lab_technician"
+    VACCINATION_STAFF = "vaccination_staff"
+    VENUE_MANAGER = "venue_manager"
+    CITIZEN = "citizen"
+
+
+class Permission(StrEnum):
+    PERSONS_READ = "persons.read"
+    PERSONS_WRITE = "persons.write"
+    PERSONS_IMPORT = "persons.import"
+    PERSONS_MERGE = "persons.merge"
+    AUDIT_READ = "audit.read"
+    USERS_MANAGE = "users.manage"
+    ADMINUNITS_MANAGE = "adminunits.manage"
+    EVENTS_ADMIN = "events.admin"
+
+
+_OFFICER = frozenset(
+    {
+        Permission.PERSONS_READ,
+        Permission.PERSONS_WRITE,
+        Permission.PERSONS_IMPORT,
+        Permission.PERSONS_MERGE,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.NATIONAL_ADMIN: frozenset(Permission),
+    Role.PROVINCE_OFFICER: _OFFICER | {Permission.AUDIT_READ, Permission.USERS_MANAGE},
+    Role.DISTRICT_OFFICER: _OFFICER,
+    Role.COMMUNE_OFFICER: _OFFICER,
+    Role.CHECKPOINT_OFFICER: frozenset({Permission.PERSONS_READ}),
+    Role.SAMPLING_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
+    Role.LAB_TECHNICIAN: frozenset(),
+    Role.VACCINATION_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
+    Role.VENUE_MANAGER: frozenset(),
+    # A citizen reads their own record only; that rule lives in the persons service.
+    Role.CITIZEN: frozenset(),
+}
+
+# Roles whose users see personal data only inside their admin unit, so they must have one.
+UNIT_BOUND_ROLES = frozenset(Role) - {Role.NATIONAL_ADMIN, Role.CITIZEN}

@@ -1,0 +1,1 @@
+"""A synthetic city and outbreak for the demo and the benchmarks."""

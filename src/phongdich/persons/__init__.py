@@ -1,0 +1,1 @@
+"""The people registry: identity documents, residence, households, de-duplication."""

@@ -1,0 +1,1 @@
+"""Base templates, static files, translations and the pages that belong to no domain."""
