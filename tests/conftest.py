@@ -41,12 +41,15 @@ def _create_postgres_database() -> tuple[str, str] | str:
     server = _postgres_server_url()
     name = f"phongdich_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     except Exception as exc:  # any failure to reach the server means: no PostgreSQL here
-        return f"PostgreSQL not reachable at {make_url(server).render_as_string()}: {type(exc).__name__}"
+        where = make_url(server).render_as_string()
+        return f"PostgreSQL not reachable at {where}: {type(exc).__name__}"
     return make_url(server).set(database=name).render_as_string(hide_password=False), name
 
 
@@ -66,8 +69,9 @@ def _load_reference_tree(database: Database) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """A migrated database with a small reference admin tree, one per backend per run."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("sqlite") / "test.db"
@@ -96,8 +100,9 @@ def session(database: Database) -> Iterator[Session]:
     """A session inside a transaction that is always rolled back."""
     connection = database.engine.connect()
     outer = connection.begin()
-    db_session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                         expire_on_commit=False)
+    db_session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield db_session
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import uuid
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -60,16 +61,25 @@ def person_input(**overrides: object) -> PersonInput:
 
 
 def make_person(session: Session, actor: Actor | None = None, **overrides: object) -> Person:
-    person, _ = register_person(session=session, actor=actor or system_actor("tests"),
-                                data=person_input(**overrides))
+    person, _ = register_person(
+        session=session, actor=actor or system_actor("tests"), data=person_input(**overrides)
+    )
     return person
 
 
-def make_user(session: Session, role: Role, unit: str | None = None, **kwargs: object
-              ) -> tuple[User, Actor]:
+def make_user(
+    session: Session, role: Role, unit: str | None = None, *, person_id: uuid.UUID | None = None
+) -> tuple[User, Actor]:
     username = f"user{next(_users)}_{random.randrange(10**6)}"
-    user = create_user(session=session, actor=system_actor("tests"), username=username,
-                       password="correct horse", role=role, unit_code=unit, **kwargs)  # type: ignore[arg-type]
+    user = create_user(
+        session=session,
+        actor=system_actor("tests"),
+        username=username,
+        password="correct horse",
+        role=role,
+        unit_code=unit,
+        person_id=person_id,
+    )
     return user, actor_for_user(session, user, origin="tests")
 
 

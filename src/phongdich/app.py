@@ -50,8 +50,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
-             "reason": e.get("msg", "invalid")}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "reason": e.get("msg", "invalid"),
+            }
             for e in exc.errors()
         ]
         first = problems[0] if problems else {"field": "body", "reason": "invalid"}
@@ -61,14 +63,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def integrity_error(request: Request, exc: IntegrityError) -> Response:
         # Two requests raced to create the same record; the loser may simply retry.
         log.info("integrity conflict on %s", request.url.path)
-        return _error_response(request, 409, {"error": "conflict",
-                                              "message": "conflicting change; retry the request"})
+        return _error_response(
+            request, 409, {"error": "conflict", "message": "conflicting change; retry the request"}
+        )
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> Response:
         log.warning("database error on %s: %s", request.url.path, type(exc.orig).__name__)
-        return _error_response(request, 503, {"error": "unavailable",
-                                              "message": "database busy or unreachable; retry"})
+        return _error_response(
+            request, 503, {"error": "unavailable", "message": "database busy or unreachable; retry"}
+        )
 
 
 def create_app(
@@ -107,8 +111,9 @@ def create_app(
     app.state.settings = settings
 
     @app.middleware("http")
-    async def choose_locale(request: Request,
-                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def choose_locale(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         wanted = request.query_params.get("lang")
         locale = wanted or request.cookies.get(LOCALE_COOKIE) or settings.default_locale
         i18n.set_locale(locale)
@@ -129,7 +134,15 @@ def create_app(
     from phongdich.web import pages as web_pages
     from phongdich.web import system
 
-    for module in (system, auth_routes, adminunit_routes, person_routes,
-                   web_pages, auth_pages, adminunit_pages, person_pages):
+    for module in (
+        system,
+        auth_routes,
+        adminunit_routes,
+        person_routes,
+        web_pages,
+        auth_pages,
+        adminunit_pages,
+        person_pages,
+    ):
         app.include_router(module.router)
     return app

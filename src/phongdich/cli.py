@@ -17,8 +17,11 @@ from phongdich.db import Database, current_revision, upgrade
 from phongdich.errors import PhongdichError
 from phongdich.importing import ImportReport
 
-app = typer.Typer(help="phongdich — epidemic-response platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="phongdich — epidemic-response platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 units_app = typer.Typer(help="Administrative units.", no_args_is_help=True)
 persons_app = typer.Typer(help="The people registry.", no_args_is_help=True)
@@ -64,8 +67,10 @@ def database(migrate: bool = True) -> Database:
 
 
 def print_report(report: ImportReport, what: str) -> None:
-    console.print(f"{what}: [green]{report.created} created[/green], {report.updated} updated, "
-                  f"{report.unchanged} unchanged, [red]{len(report.errors)} rejected[/red]")
+    console.print(
+        f"{what}: [green]{report.created} created[/green], {report.updated} updated, "
+        f"{report.unchanged} unchanged, [red]{len(report.errors)} rejected[/red]"
+    )
     for error in report.errors[:200]:
         err.print(f"  line {error.line}: {error.field}: {error.reason}", highlight=False)
     if len(report.errors) > 200:
@@ -76,8 +81,9 @@ def print_report(report: ImportReport, what: str) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo "
-                                       "city first.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill an empty database with the demo city first.")
+    ] = False,
     people: Annotated[int, typer.Option(help="People in the demo city.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Demo random seed.")] = 2021,
 ) -> None:
@@ -101,8 +107,12 @@ def serve(
         else:
             console.print("The database already has people: serving it as it is.")
     console.print(f"phongdich on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(database=db, migrate=False), host=host, port=port,
-                log_config=logs.uvicorn_log_config())
+    uvicorn.run(
+        create_app(database=db, migrate=False),
+        host=host,
+        port=port,
+        log_config=logs.uvicorn_log_config(),
+    )
 
 
 @app.command()
@@ -147,11 +157,19 @@ def db_current() -> None:
 
 @units_app.command("load")
 def units_load(
-    csv: Annotated[Path | None, typer.Option("--csv", help="CSV code,name,level,parent_code,"
-                                             "population for any other tree.")] = None,
-    builtin: Annotated[str | None, typer.Option("--builtin", help="A tree shipped with "
-                                                "phongdich: vn-2021 (province/district/commune "
-                                                "as of 2021).")] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="CSV code,name,level,parent_code,population for any other tree."
+        ),
+    ] = None,
+    builtin: Annotated[
+        str | None,
+        typer.Option(
+            "--builtin",
+            help="A tree shipped with phongdich: vn-2021 (province/district/commune as of 2021).",
+        ),
+    ] = None,
 ) -> None:
     """Load admin units: by default the current official list from `vietnam-provinces`."""
     from phongdich.adminunits import service
@@ -175,8 +193,10 @@ def units_load(
 
 
 @units_app.command("find")
-def units_find(query: Annotated[str, typer.Argument(help="Code or name, diacritics optional.")],
-               limit: int = 20) -> None:
+def units_find(
+    query: Annotated[str, typer.Argument(help="Code or name, diacritics optional.")],
+    limit: int = 20,
+) -> None:
     """Look units up by code or name."""
     from phongdich.adminunits import service
 
@@ -192,8 +212,15 @@ def units_find(query: Annotated[str, typer.Argument(help="Code or name, diacriti
 
 
 @persons_app.command("import")
-def persons_import(file: Annotated[Path, typer.Argument(help="CSV document_number,full_name,"
-                   "birth_date,sex,phone,unit_code,address,household_code")]) -> None:
+def persons_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV document_number,full_name,"
+            "birth_date,sex,phone,unit_code,address,household_code"
+        ),
+    ],
+) -> None:
     """Import a resident list; bad rows are reported with line and reason, good rows kept."""
     from phongdich.auth.actor import system_actor
     from phongdich.persons.importer import import_persons
@@ -209,14 +236,20 @@ def persons_import(file: Annotated[Path, typer.Argument(help="CSV document_numbe
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="Login name.")],
-    role: Annotated[str, typer.Option(help="national_admin, province_officer, district_officer, "
-                                      "commune_officer, checkpoint_officer, sampling_staff, "
-                                      "lab_technician, vaccination_staff, venue_manager, "
-                                      "citizen")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="national_admin, province_officer, district_officer, "
+            "commune_officer, checkpoint_officer, sampling_staff, "
+            "lab_technician, vaccination_staff, venue_manager, "
+            "citizen"
+        ),
+    ],
     unit: Annotated[str | None, typer.Option(help="Admin unit code (required for staff).")] = None,
     full_name: Annotated[str, typer.Option(help="Display name.")] = "",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
-                                                 "from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Create a user. The password is read from stdin, never from the command line."""
     from phongdich.auth.actor import system_actor
@@ -227,9 +260,15 @@ def users_create(
     password = sys.stdin.readline().rstrip("\r\n")
     db = database()
     with cli_errors(), db.transaction() as session:
-        user = create_user(session=session, actor=system_actor(), username=username,
-                           password=password, role=parse_role(role), unit_code=unit,
-                           full_name=full_name)
+        user = create_user(
+            session=session,
+            actor=system_actor(),
+            username=username,
+            password=password,
+            role=parse_role(role),
+            unit_code=unit,
+            full_name=full_name,
+        )
         console.print(f"created user {user.username} ({user.role}, unit {user.unit_code or '-'})")
 
 
@@ -237,8 +276,9 @@ def users_create(
 def users_token(
     username: Annotated[str, typer.Argument(help="The user the token acts as.")],
     label: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
-    device: Annotated[bool, typer.Option("--device", help="A station or scanner device "
-                                         "token.")] = False,
+    device: Annotated[
+        bool, typer.Option("--device", help="A station or scanner device token.")
+    ] = False,
     days: Annotated[int | None, typer.Option(min=1, help="Expire after N days.")] = None,
 ) -> None:
     """Print a new bearer token for the user (shown once; only its hash is stored)."""
@@ -249,8 +289,13 @@ def users_token(
     db = database()
     with cli_errors(), db.transaction() as session:
         user = get_user_by_username(session=session, username=username)
-        token = issue_token(session=session, user=user, kind="device" if device else "api",
-                            label=label, lifetime=timedelta(days=days) if days else None)
+        token = issue_token(
+            session=session,
+            user=user,
+            kind="device" if device else "api",
+            label=label,
+            lifetime=timedelta(days=days) if days else None,
+        )
     print(token)
 
 
@@ -266,12 +311,19 @@ def audit_list(
 
     db = database()
     with cli_errors(), db.transaction() as session:
-        entries = audit.list_entries(session=session, actor=system_actor(), username=username,
-                                     object_id=record, limit=limit)
+        entries = audit.list_entries(
+            session=session, actor=system_actor(), username=username, object_id=record, limit=limit
+        )
         table = Table("at (UTC)", "user", "action", "record", "from", "detail")
         for e in entries:
-            table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username, e.action,
-                          f"{e.object_type} {e.object_id or ''}", e.origin, e.detail)
+            table.add_row(
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.username,
+                e.action,
+                f"{e.object_type} {e.object_id or ''}",
+                e.origin,
+                e.detail,
+            )
     console.print(table)
 
 
@@ -291,7 +343,9 @@ def dead_letters() -> None:
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(min=1, max=5_000_000, help="How many people.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same city.")] = 2021,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed builds the same city.")
+    ] = 2021,
 ) -> None:
     """Fill the database with a synthetic city inside real admin units, and one user per role."""
     from phongdich.demo.city import build_demo

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1)
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     run_worker_in_process: bool | None = Field(
-        default=None, description="Default: in-process on SQLite, separate `phongdich worker` otherwise."
+        default=None,
+        description="Default: in-process on SQLite, separate `phongdich worker` otherwise.",
     )
 
     @field_validator("timezone")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -59,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -93,7 +93,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """The engine and a session factory; transactions are opened at the edges with `transaction()`."""
+    """The engine and a session factory; the edges open transactions with `transaction()`."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url

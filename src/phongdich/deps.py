@@ -16,8 +16,9 @@ from phongdich.errors import Unauthorized
 
 SESSION_COOKIE = "pd_session"
 
-_bearer = HTTPBearer(auto_error=False, description="A token from `phongdich users token` or "
-                     "POST /api/auth/token")
+_bearer = HTTPBearer(
+    auto_error=False, description="A token from `phongdich users token` or POST /api/auth/token"
+)
 
 
 def get_database(request: Request) -> Database:

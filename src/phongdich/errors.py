@@ -40,7 +40,12 @@ class Invalid(PhongdichError):
         self.reason = reason
 
     def as_dict(self) -> dict[str, object]:
-        return {"error": self.code, "field": self.field, "reason": self.reason, "message": self.message}
+        return {
+            "error": self.code,
+            "field": self.field,
+            "reason": self.reason,
+            "message": self.message,
+        }
 
 
 class Conflict(PhongdichError):

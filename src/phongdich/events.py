@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from phongdich.db import Base, Database, new_id, utcnow
@@ -26,7 +36,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
-
 
 
 class OutboxEvent(Base):
@@ -154,7 +163,9 @@ def _run_one(database: Database, now: datetime) -> bool:
         if delivery is None:
             return False
         stored = session.get_one(OutboxEvent, delivery.event_id)
-        event = Event(stored.id, stored.topic, dict(stored.payload), stored.unit_code, stored.created_at)
+        event = Event(
+            stored.id, stored.topic, dict(stored.payload), stored.unit_code, stored.created_at
+        )
         registration = _REGISTRY.get(delivery.handler)
         delivery.attempts += 1
         if registration is None:
@@ -165,8 +176,13 @@ def _run_one(database: Database, now: datetime) -> bool:
             with session.begin_nested():
                 registration.func(session, event)
         except Exception as exc:  # a handler's failure must not stop the others
-            log.warning("event handler %s failed on %s (attempt %d): %s",
-                        delivery.handler, event.topic, delivery.attempts, type(exc).__name__)
+            log.warning(
+                "event handler %s failed on %s (attempt %d): %s",
+                delivery.handler,
+                event.topic,
+                delivery.attempts,
+                type(exc).__name__,
+            )
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if delivery.attempts >= MAX_ATTEMPTS:
                 delivery.status = "dead"

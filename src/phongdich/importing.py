@@ -102,9 +102,10 @@ def rows(
             raise Invalid("file", f"line {reader.line_num}: {exc}") from None
         if not any(v.strip() for v in values):
             continue
-        yield reader.line_num, {
-            name: (values[i].strip() if i < len(values) else "") for name, i in index.items()
-        }
+        yield (
+            reader.line_num,
+            {name: (values[i].strip() if i < len(values) else "") for name, i in index.items()},
+        )
 
 
 class ImportRowError(BaseModel):

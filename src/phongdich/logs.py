@@ -11,7 +11,9 @@ _DIGITS = re.compile(r"(?<![\d])\d{9,12}(?![\d])")
 
 def redact(text: str) -> str:
     text = _TOKEN.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
-    return _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 4) + m.group(0)[-2:], text)
+    return _DIGITS.sub(
+        lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 4) + m.group(0)[-2:], text
+    )
 
 
 class RedactingFilter(logging.Filter):

@@ -1,4 +1,4 @@
-"""Background work: outbox deliveries (and, as domains add them, periodic jobs such as retention)."""
+"""Background work: outbox deliveries and periodic jobs (retention, as domains add them)."""
 
 from __future__ import annotations
 
@@ -47,9 +47,15 @@ def run_forever(database: Database, stop: threading.Event, poll_seconds: float) 
             stop.wait(poll_seconds)
 
 
-def start_in_thread(database: Database, poll_seconds: float) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(
+    database: Database, poll_seconds: float
+) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(database, stop, poll_seconds),
-                              name="phongdich-worker", daemon=True)
+    thread = threading.Thread(
+        target=run_forever,
+        args=(database, stop, poll_seconds),
+        name="phongdich-worker",
+        daemon=True,
+    )
     thread.start()
     return thread, stop

@@ -13,7 +13,9 @@ from phongdich.db import Base, utcnow
 class AdminUnit(Base):
     __tablename__ = "admin_units"
     # Subtree queries are `path LIKE 'prefix/%'`: PostgreSQL needs pattern ops to use the index.
-    __table_args__ = (Index("ix_admin_units_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
+    __table_args__ = (
+        Index("ix_admin_units_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+    )
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -15,19 +15,34 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/adminunits", response_class=HTMLResponse)
-def units_page(request: Request, actor: ActorDep, session: SessionDep,
-               q: Annotated[str, Query(max_length=100)] = "") -> Response:
-    units = (service.search_units(session=session, query=q, limit=200) if q
-             else service.search_units(session=session, level=1, limit=200))
+def units_page(
+    request: Request,
+    actor: ActorDep,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    units = (
+        service.search_units(session=session, query=q, limit=200)
+        if q
+        else service.search_units(session=session, level=1, limit=200)
+    )
     return render(request, "adminunits/list.html", {"units": units, "q": q})
 
 
 @router.get("/adminunits/{code}", response_class=HTMLResponse)
-def unit_page(request: Request, code: Annotated[str, Path(max_length=16)], actor: ActorDep,
-              session: SessionDep) -> Response:
+def unit_page(
+    request: Request,
+    code: Annotated[str, Path(max_length=16)],
+    actor: ActorDep,
+    session: SessionDep,
+) -> Response:
     unit = service.get_unit(session=session, code=code)
-    return render(request, "adminunits/unit.html", {
-        "unit": unit,
-        "lineage": service.ancestors(session=session, unit=unit),
-        "children": service.search_units(session=session, parent_code=unit.code, limit=5000),
-    })
+    return render(
+        request,
+        "adminunits/unit.html",
+        {
+            "unit": unit,
+            "lineage": service.ancestors(session=session, unit=unit),
+            "children": service.search_units(session=session, parent_code=unit.code, limit=5000),
+        },
+    )

@@ -37,9 +37,7 @@ def official_rows() -> list[UnitRow]:
     """The current official two-level list (province → commune) from `vietnam-provinces`."""
     from vietnam_provinces import Province, Ward
 
-    out = [
-        UnitRow(f"{int(p.code):02d}", p.name, 1, None, None) for p in Province.iter_all()
-    ]
+    out = [UnitRow(f"{int(p.code):02d}", p.name, 1, None, None) for p in Province.iter_all()]
     out += [
         UnitRow(f"{int(w.code):05d}", w.name, 2, f"{int(w.province_code):02d}", None)
         for w in Ward.iter_all()
@@ -95,16 +93,23 @@ def parse_csv(source: bytes | str | Path, report: ImportReport) -> list[UnitRow]
     return parsed
 
 
-def load_units(*, session: Session, actor: Actor, units: Sequence[UnitRow],
-               report: ImportReport | None = None) -> ImportReport:
+def load_units(
+    *, session: Session, actor: Actor, units: Sequence[UnitRow], report: ImportReport | None = None
+) -> ImportReport:
     """Insert or update units; parents come first so the foreign key always holds."""
     actor.require(Permission.ADMINUNITS_MANAGE)
     report = report or ImportReport()
     existing = {
         u.code: u
         for u in session.execute(
-            select(AdminUnit.code, AdminUnit.name, AdminUnit.level, AdminUnit.parent_code,
-                   AdminUnit.population, AdminUnit.path)
+            select(
+                AdminUnit.code,
+                AdminUnit.name,
+                AdminUnit.level,
+                AdminUnit.parent_code,
+                AdminUnit.population,
+                AdminUnit.path,
+            )
         ).all()
     }
     by_code = {u.code: u for u in units}
@@ -132,24 +137,37 @@ def load_units(*, session: Session, actor: Actor, units: Sequence[UnitRow],
     for unit in units:
         path = path_of(unit.code)
         if path is None:
-            report.error(0, "parent_code", f"unit {unit.code}: parent {unit.parent_code} is unknown "
-                         "or part of a cycle")
+            report.error(
+                0,
+                "parent_code",
+                f"unit {unit.code}: parent {unit.parent_code} is unknown or part of a cycle",
+            )
             continue
-        values = {"code": unit.code, "name": unit.name, "name_folded": fold(unit.name),
-                  "level": unit.level, "parent_code": unit.parent_code, "path": path,
-                  "population": unit.population}
+        values = {
+            "code": unit.code,
+            "name": unit.name,
+            "name_folded": fold(unit.name),
+            "level": unit.level,
+            "parent_code": unit.parent_code,
+            "path": path,
+            "population": unit.population,
+        }
         old = existing.get(unit.code)
         if old is None:
             inserts.append(values)
         elif (old.name, old.level, old.parent_code, old.population, old.path) != (
-            unit.name, unit.level, unit.parent_code, unit.population, path
+            unit.name,
+            unit.level,
+            unit.parent_code,
+            unit.population,
+            path,
         ):
             updates.append(values)
         else:
             report.unchanged += 1
     inserts.sort(key=lambda v: str(v["path"]).count("/"))
     for start in range(0, len(inserts), 2000):
-        session.execute(insert(AdminUnit), inserts[start:start + 2000])
+        session.execute(insert(AdminUnit), inserts[start : start + 2000])
     for values in sorted(updates, key=lambda v: str(v["path"]).count("/")):
         session.execute(update(AdminUnit).where(AdminUnit.code == values["code"]).values(**values))
     report.created += len(inserts)
@@ -175,7 +193,9 @@ def _refresh_descendant_paths(session: Session) -> None:
 
     for code in parent:
         if compute(code) != current[code]:
-            session.execute(update(AdminUnit).where(AdminUnit.code == code).values(path=computed[code]))
+            session.execute(
+                update(AdminUnit).where(AdminUnit.code == code).values(path=computed[code])
+            )
 
 
 def get_unit(*, session: Session, code: str) -> AdminUnit:
@@ -186,15 +206,23 @@ def get_unit(*, session: Session, code: str) -> AdminUnit:
 
 
 def search_units(
-    *, session: Session, query: str = "", parent_code: str | None = None, level: int | None = None,
+    *,
+    session: Session,
+    query: str = "",
+    parent_code: str | None = None,
+    level: int | None = None,
     limit: int = 50,
 ) -> Sequence[AdminUnit]:
     """By code, or by name with or without diacritics ('chuong my' finds 'Huyện Chương Mỹ')."""
     stmt = select(AdminUnit).order_by(AdminUnit.level, AdminUnit.name_folded).limit(limit)
     if query.strip():
         folded = fold(query)
-        stmt = stmt.where(or_(AdminUnit.code == query.strip(),
-                              AdminUnit.name_folded.contains(folded, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                AdminUnit.code == query.strip(),
+                AdminUnit.name_folded.contains(folded, autoescape=True),
+            )
+        )
     if parent_code is not None:
         stmt = stmt.where(AdminUnit.parent_code == parent_code)
     if level is not None:

@@ -35,8 +35,15 @@ class Actor:
             raise Forbidden(f"role {self.role.value} may not {permission.value}")
 
     def with_origin(self, origin: str) -> Actor:
-        return Actor(self.user_id, self.username, self.role, self.unit_code, self.unit_path,
-                     self.person_id, origin)
+        return Actor(
+            self.user_id,
+            self.username,
+            self.role,
+            self.unit_code,
+            self.unit_path,
+            self.person_id,
+            origin,
+        )
 
 
 def system_actor(origin: str = "cli") -> Actor:

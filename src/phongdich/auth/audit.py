@@ -88,10 +88,18 @@ def record_many(
     session.execute(
         insert(AuditEntry),
         [
-            {"at": now, "user_id": actor.user_id, "username": actor.username,
-             "role": actor.role.value, "origin": actor.origin[:100], "action": action,
-             "object_type": object_type, "object_id": str(object_id), "unit_code": unit_code,
-             "detail": mask_digits(detail)[:2000]}
+            {
+                "at": now,
+                "user_id": actor.user_id,
+                "username": actor.username,
+                "role": actor.role.value,
+                "origin": actor.origin[:100],
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "unit_code": unit_code,
+                "detail": mask_digits(detail)[:2000],
+            }
             for object_id, unit_code in objects
         ],
     )

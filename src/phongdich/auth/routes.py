@@ -29,8 +29,9 @@ def login_for_token(body: TokenRequest, session: SessionDep) -> TokenPublic:
     """Exchange a username and password for a bearer token (valid for the session length)."""
     user = authenticate(session=session, username=body.username, password=body.password)
     lifetime = timedelta(hours=get_settings().session_hours)
-    token = issue_token(session=session, user=user, kind="api", label=body.label or "api login",
-                        lifetime=lifetime)
+    token = issue_token(
+        session=session, user=user, kind="api", label=body.label or "api login", lifetime=lifetime
+    )
     return TokenPublic(token=token, expires_at=utcnow() + lifetime)
 
 
@@ -45,15 +46,25 @@ def logout(request: Request, actor: ActorDep, session: SessionDep) -> None:
 
 @router.get("/me", response_model=ActorPublic)
 def me(actor: ActorDep) -> ActorPublic:
-    return ActorPublic(username=actor.username, role=actor.role.value, unit_code=actor.unit_code,
-                       person_id=actor.person_id)
+    return ActorPublic(
+        username=actor.username,
+        role=actor.role.value,
+        unit_code=actor.unit_code,
+        person_id=actor.person_id,
+    )
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
 def add_user(body: UserCreate, actor: ActorDep, session: SessionDep) -> UserPublic:
-    user = create_user(session=session, actor=actor, username=body.username, password=body.password,
-                       role=parse_role(body.role), unit_code=body.unit_code,
-                       full_name=body.full_name)
+    user = create_user(
+        session=session,
+        actor=actor,
+        username=body.username,
+        password=body.password,
+        role=parse_role(body.role),
+        unit_code=body.unit_code,
+        full_name=body.full_name,
+    )
     return UserPublic.model_validate(user)
 
 
@@ -68,6 +79,13 @@ def audit_log(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[AuditEntryPublic]:
     """Who read or changed personal data: newest first, inside the caller's jurisdiction."""
-    entries = audit.list_entries(session=session, actor=actor, object_id=object_id,
-                                 username=username, since=since, limit=limit, offset=offset)
+    entries = audit.list_entries(
+        session=session,
+        actor=actor,
+        object_id=object_id,
+        username=username,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
     return [AuditEntryPublic.model_validate(e) for e in entries]

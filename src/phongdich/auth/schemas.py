@@ -16,7 +16,7 @@ class TokenRequest(BaseModel):
 
 class TokenPublic(BaseModel):
     token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105  (the OAuth token type, not a secret)
     expires_at: datetime | None
 
 

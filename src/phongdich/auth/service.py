@@ -74,8 +74,15 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "create", "user", user.id, unit_code=user.unit_code,
-                 detail=f"username={username} role={role.value}")
+    audit.record(
+        session,
+        actor,
+        "create",
+        "user",
+        user.id,
+        unit_code=user.unit_code,
+        detail=f"username={username} role={role.value}",
+    )
     return user
 
 

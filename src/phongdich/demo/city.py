@@ -69,7 +69,9 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
 
 
 class _Generator:
-    def __init__(self, seed: int, communes: list[str], other_communes: dict[str, list[str]]) -> None:
+    def __init__(
+        self, seed: int, communes: list[str], other_communes: dict[str, list[str]]
+    ) -> None:
         self.rng = random.Random(seed)
         self.communes = communes
         self.other = other_communes  # province code -> its communes, for migrant workers
@@ -91,7 +93,9 @@ class _Generator:
 
     def phone(self) -> str:
         while True:
-            number = self.rng.choice(("09", "03", "08", "07", "05")) + f"{self.rng.randrange(10**8):08d}"
+            number = (
+                self.rng.choice(("09", "03", "08", "07", "05")) + f"{self.rng.randrange(10**8):08d}"
+            )
             if number not in self.used_phones:
                 self.used_phones.add(number)
                 return number
@@ -106,20 +110,25 @@ class _Generator:
         return TODAY - timedelta(days=age_days)
 
     def address(self) -> str:
-        return f"Số {self.rng.randrange(1, 300)}, ngõ {self.rng.randrange(1, 120)}, " \
-               f"phố {self.rng.choice(STREETS)}"
+        return (
+            f"Số {self.rng.randrange(1, 300)}, ngõ {self.rng.randrange(1, 120)}, "
+            f"phố {self.rng.choice(STREETS)}"
+        )
 
     def household(self, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """A household and its members: a couple, children, sometimes grandparents or a lodger."""
         rng = self.rng
         roll = rng.random()
-        if roll < 0.12:
-            commune = rng.choice(DEMO_COMMUNES)  # enough people for the demo commune officers
-        else:
-            commune = rng.choice(self.communes)
+        # One in eight households lives in the demo communes, so their officers have people.
+        commune = rng.choice(DEMO_COMMUNES) if roll < 0.12 else rng.choice(self.communes)
         address = self.address()
-        household = {"id": self.uuid(), "code": f"HK{CITY}{index:08d}", "unit_code": commune,
-                     "address": address, "created_at": utcnow()}
+        household = {
+            "id": self.uuid(),
+            "code": f"HK{CITY}{index:08d}",
+            "unit_code": commune,
+            "address": address,
+            "created_at": utcnow(),
+        }
         family = _weighted(rng, FAMILY_NAMES)
         migrant = rng.random() < 0.12  # migrant workers: permanent residence elsewhere
         members: list[tuple[str, date, str]] = []  # sex, born, family name
@@ -129,17 +138,32 @@ class _Generator:
         members.append((head_sex, head_born, family))
         if size >= 2:
             spouse_born = head_born + timedelta(days=rng.randrange(-2500, 2500))
-            members.append(("female" if head_sex == "male" else "male", spouse_born,
-                            _weighted(rng, FAMILY_NAMES)))
+            members.append(
+                (
+                    "female" if head_sex == "male" else "male",
+                    spouse_born,
+                    _weighted(rng, FAMILY_NAMES),
+                )
+            )
         for _ in range(max(0, size - 2)):
             youngest = max(0, (TODAY - head_born).days // 365 - 45)
             oldest = max(youngest + 1, (TODAY - head_born).days // 365 - 18)
             if rng.random() < 0.2:
-                members.append((rng.choice(("male", "female")), self.born(
-                    min(95, (TODAY - head_born).days // 365 + 20), 98), family))
+                members.append(
+                    (
+                        rng.choice(("male", "female")),
+                        self.born(min(95, (TODAY - head_born).days // 365 + 20), 98),
+                        family,
+                    )
+                )
             else:
-                members.append((rng.choice(("male", "female")), self.born(youngest, oldest),
-                                family if head_sex == "male" else _weighted(rng, FAMILY_NAMES)))
+                members.append(
+                    (
+                        rng.choice(("male", "female")),
+                        self.born(youngest, oldest),
+                        family if head_sex == "male" else _weighted(rng, FAMILY_NAMES),
+                    )
+                )
         province = CITY
         permanent_unit, permanent_address = commune, address
         if migrant:
@@ -150,16 +174,26 @@ class _Generator:
         for sex, born, fam in members:
             full_name = self.name(fam, sex)
             adult = (TODAY - born).days >= 14 * 365
-            people.append({
-                "id": self.uuid(), "full_name": full_name, "name_folded": fold(full_name),
-                "birth_date": born, "birth_year": born.year, "sex": sex,
-                "phone": self.phone() if adult else None, "nationality": "VNM",
-                "permanent_unit_code": permanent_unit, "permanent_address": permanent_address,
-                "temporary_unit_code": commune if migrant else None,
-                "temporary_address": address if migrant else "",
-                "address_folded": fold(address), "household_id": household["id"],
-                "merged_into_id": None, "_province": province,
-            })
+            people.append(
+                {
+                    "id": self.uuid(),
+                    "full_name": full_name,
+                    "name_folded": fold(full_name),
+                    "birth_date": born,
+                    "birth_year": born.year,
+                    "sex": sex,
+                    "phone": self.phone() if adult else None,
+                    "nationality": "VNM",
+                    "permanent_unit_code": permanent_unit,
+                    "permanent_address": permanent_address,
+                    "temporary_unit_code": commune if migrant else None,
+                    "temporary_address": address if migrant else "",
+                    "address_folded": fold(address),
+                    "household_id": household["id"],
+                    "merged_into_id": None,
+                    "_province": province,
+                }
+            )
         return household, people
 
 
@@ -172,11 +206,16 @@ def _ensure_units(session: Session) -> None:
 
 def _communes(session: Session) -> tuple[list[str], dict[str, list[str]]]:
     leaves = session.execute(
-        select(AdminUnit.code, AdminUnit.path).where(
-            ~AdminUnit.code.in_(select(AdminUnit.parent_code).where(AdminUnit.parent_code.is_not(None))))
+        select(AdminUnit.code, AdminUnit.path)
+        .where(
+            ~AdminUnit.code.in_(
+                select(AdminUnit.parent_code).where(AdminUnit.parent_code.is_not(None))
+            )
+        )
         .order_by(AdminUnit.code)
     ).all()
-    city, other = [], {}
+    city: list[str] = []
+    other: dict[str, list[str]] = {}
     for code, path in leaves:
         province = path.split("/")[0]
         if province == CITY:
@@ -210,8 +249,14 @@ def build_demo(database: Database, *, people: int, seed: int, progress: bool = F
         city, other = _communes(session)
     generator = _Generator(seed, city, other)
     result = DemoResult(people=0, households=0)
-    bar = Progress(TextColumn("demo city"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=not progress, transient=False)
+    bar = Progress(
+        TextColumn("demo city"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not progress,
+        transient=False,
+    )
     with bar, database.transaction() as session:
         task = bar.add_task("people", total=people)
         households: list[dict[str, Any]] = []
@@ -240,11 +285,17 @@ def build_demo(database: Database, *, people: int, seed: int, progress: bool = F
                 province = member.pop("_province")
                 member["created_at"] = member["updated_at"] = now
                 persons.append(member)
-                documents.append({
-                    "id": generator.uuid(), "person_id": member["id"], "kind": "cccd",
-                    "number": generator.cccd(province, member["sex"], member["birth_date"]),
-                    "nationality": "VNM", "issued_on": None, "created_at": now,
-                })
+                documents.append(
+                    {
+                        "id": generator.uuid(),
+                        "person_id": member["id"],
+                        "kind": "cccd",
+                        "number": generator.cccd(province, member["sex"], member["birth_date"]),
+                        "nationality": "VNM",
+                        "issued_on": None,
+                        "created_at": now,
+                    }
+                )
             result.people += len(members)
             result.households += 1
             if len(persons) >= CHUNK:
@@ -253,23 +304,34 @@ def build_demo(database: Database, *, people: int, seed: int, progress: bool = F
         flush()
         bar.update(task, completed=result.people)
         citizen_id = session.scalar(
-            select(Person.id).where(Person.permanent_unit_code == DEMO_COMMUNES[0],
-                                    Person.phone.is_not(None)).order_by(Person.name_folded).limit(1))
+            select(Person.id)
+            .where(Person.permanent_unit_code == DEMO_COMMUNES[0], Person.phone.is_not(None))
+            .order_by(Person.name_folded)
+            .limit(1)
+        )
         result.users = _users(session, generator.rng, citizen_id)
     return result
 
 
-def _users(session: Session, rng: random.Random, citizen_id: uuid.UUID | None
-           ) -> list[tuple[str, str, str, str]]:
+def _users(
+    session: Session, rng: random.Random, citizen_id: uuid.UUID | None
+) -> list[tuple[str, str, str, str]]:
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     rows = []
     for username, role, unit, name in DEMO_USERS:
         password = "".join(rng.choice(alphabet) for _ in range(10))
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             continue
-        session.add(User(username=username, full_name=name, password_hash=hash_password(password),
-                         role=role.value, unit_code=unit,
-                         person_id=citizen_id if role is Role.CITIZEN else None))
+        session.add(
+            User(
+                username=username,
+                full_name=name,
+                password_hash=hash_password(password),
+                role=role.value,
+                unit_code=unit,
+                person_id=citizen_id if role is Role.CITIZEN else None,
+            )
+        )
         rows.append((username, role.value, unit or "-", password))
     session.flush()
     return rows

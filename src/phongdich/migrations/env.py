@@ -36,5 +36,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("offline (SQL script) migrations are not supported; run `phongdich db upgrade`")
+    raise SystemExit(
+        "offline (SQL script) migrations are not supported; run `phongdich db upgrade`"
+    )
 run_migrations_online()

@@ -19,8 +19,17 @@ from phongdich.errors import Conflict, Invalid
 from phongdich.persons.models import DuplicateDismissal, Person
 from phongdich.persons.service import get_person
 
-_FILLABLE = ("birth_date", "birth_year", "sex", "phone", "permanent_unit_code", "permanent_address",
-             "temporary_unit_code", "temporary_address", "household_id")
+_FILLABLE = (
+    "birth_date",
+    "birth_year",
+    "sex",
+    "phone",
+    "permanent_unit_code",
+    "permanent_address",
+    "temporary_unit_code",
+    "temporary_address",
+    "household_id",
+)
 
 
 @dataclass(frozen=True)
@@ -35,14 +44,16 @@ def likely_duplicates(*, session: Session, actor: Actor, limit: int = 100) -> li
     actor.require(Permission.PERSONS_MERGE)
     a, b = aliased(Person), aliased(Person)
     dismissed = exists().where(
-        DuplicateDismissal.person_a_id == a.id, DuplicateDismissal.person_b_id == b.id)
+        DuplicateDismissal.person_a_id == a.id, DuplicateDismissal.person_b_id == b.id
+    )
     same_phone = and_(a.phone.is_not(None), a.phone == b.phone)
     same_address = and_(a.address_folded != "", a.address_folded == b.address_folded)
     rows = session.execute(
         select(a, b, same_phone)
         .join(b, and_(a.name_folded == b.name_folded, a.birth_year == b.birth_year, a.id < b.id))
         .where(
-            a.merged_into_id.is_(None), b.merged_into_id.is_(None),
+            a.merged_into_id.is_(None),
+            b.merged_into_id.is_(None),
             or_(a.birth_date.is_(None), b.birth_date.is_(None), a.birth_date == b.birth_date),
             or_(same_phone, same_address),
             ~dismissed,
@@ -66,17 +77,32 @@ def dismiss(*, session: Session, actor: Actor, person_a: uuid.UUID, person_b: uu
     second = get_person(session=session, actor=actor, person_id=person_b, audit_read=False)
     # Pairs are listed with a.id < b.id in the database's own ordering of UUIDs; store both ways.
     for x, y in ((first.id, second.id), (second.id, first.id)):
-        if session.scalar(select(DuplicateDismissal.id).where(
-                DuplicateDismissal.person_a_id == x, DuplicateDismissal.person_b_id == y)) is None:
-            session.add(DuplicateDismissal(person_a_id=x, person_b_id=y,
-                                           dismissed_by=actor.username))
+        if (
+            session.scalar(
+                select(DuplicateDismissal.id).where(
+                    DuplicateDismissal.person_a_id == x, DuplicateDismissal.person_b_id == y
+                )
+            )
+            is None
+        ):
+            session.add(
+                DuplicateDismissal(person_a_id=x, person_b_id=y, dismissed_by=actor.username)
+            )
     session.flush()
-    audit.record(session, actor, "dismiss-duplicate", "person", first.id,
-                 unit_code=first.unit_code, detail=f"not the same as {second.id}")
+    audit.record(
+        session,
+        actor,
+        "dismiss-duplicate",
+        "person",
+        first.id,
+        unit_code=first.unit_code,
+        detail=f"not the same as {second.id}",
+    )
 
 
-def merge(*, session: Session, actor: Actor, survivor_id: uuid.UUID,
-          duplicate_id: uuid.UUID) -> Person:
+def merge(
+    *, session: Session, actor: Actor, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+) -> Person:
     """Move every record that points at the duplicate onto the survivor, in every domain's tables,
     fill the survivor's empty fields, and leave the duplicate as a tombstone."""
     actor.require(Permission.PERSONS_MERGE)
@@ -89,20 +115,35 @@ def merge(*, session: Session, actor: Actor, survivor_id: uuid.UUID,
     for name in _FILLABLE:
         if getattr(survivor, name) in (None, "") and getattr(duplicate, name) not in (None, ""):
             setattr(survivor, name, getattr(duplicate, name))
-    session.execute(delete(DuplicateDismissal).where(or_(
-        DuplicateDismissal.person_a_id == duplicate.id,
-        DuplicateDismissal.person_b_id == duplicate.id)))
+    session.execute(
+        delete(DuplicateDismissal).where(
+            or_(
+                DuplicateDismissal.person_a_id == duplicate.id,
+                DuplicateDismissal.person_b_id == duplicate.id,
+            )
+        )
+    )
     session.flush()
     moved = _repoint_references(session, duplicate.id, survivor.id)
     # The bulk updates bypassed the identity map: reload whatever was already in memory.
     session.expire_all()
     duplicate.merged_into_id = survivor.id
     session.flush()
-    audit.record(session, actor, "merge", "person", survivor.id, unit_code=survivor.unit_code,
-                 detail=f"absorbed {duplicate.id}; moved {moved} linked records")
-    events.record(session, "person.merged",
-                  {"survivor_id": str(survivor.id), "duplicate_id": str(duplicate.id)},
-                  unit_code=survivor.unit_code)
+    audit.record(
+        session,
+        actor,
+        "merge",
+        "person",
+        survivor.id,
+        unit_code=survivor.unit_code,
+        detail=f"absorbed {duplicate.id}; moved {moved} linked records",
+    )
+    events.record(
+        session,
+        "person.merged",
+        {"survivor_id": str(survivor.id), "duplicate_id": str(duplicate.id)},
+        unit_code=survivor.unit_code,
+    )
     return survivor
 
 
@@ -118,9 +159,11 @@ def _repoint_references(session: Session, old: uuid.UUID, new: uuid.UUID) -> int
             try:
                 with session.begin_nested():
                     result = session.execute(
-                        update(table).where(column == old).values({column.name: new}))
+                        update(table).where(column == old).values({column.name: new})
+                    )
             except IntegrityError:
-                raise Conflict(f"both people have clashing records in {table.name}; "
-                               "resolve those first") from None
+                raise Conflict(
+                    f"both people have clashing records in {table.name}; resolve those first"
+                ) from None
             moved += getattr(result, "rowcount", 0) or 0
     return moved

@@ -9,16 +9,78 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from phongdich.errors import Invalid
 
 # The 63 province codes CCCD numbers start with (provinces as they were when the cards were
 # issued; the 2025 mergers did not renumber cards).
 CCCD_PROVINCE_CODES = frozenset(
-    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 "
-    "035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 "
-    "070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096".split()
+    [
+        "001",
+        "002",
+        "004",
+        "006",
+        "008",
+        "010",
+        "011",
+        "012",
+        "014",
+        "015",
+        "017",
+        "019",
+        "020",
+        "022",
+        "024",
+        "025",
+        "026",
+        "027",
+        "030",
+        "031",
+        "033",
+        "034",
+        "035",
+        "036",
+        "037",
+        "038",
+        "040",
+        "042",
+        "044",
+        "045",
+        "046",
+        "048",
+        "049",
+        "051",
+        "052",
+        "054",
+        "056",
+        "058",
+        "060",
+        "062",
+        "064",
+        "066",
+        "067",
+        "068",
+        "070",
+        "072",
+        "074",
+        "075",
+        "077",
+        "079",
+        "080",
+        "082",
+        "083",
+        "084",
+        "086",
+        "087",
+        "089",
+        "091",
+        "092",
+        "093",
+        "094",
+        "095",
+        "096",
+    ]
 )
 
 KINDS = ("cccd", "cmnd", "passport")
@@ -61,7 +123,10 @@ def cccd_facts(number: str, field: str = "document_number") -> CccdFacts:
 
 
 def parse_document(
-    number: str, *, kind: str | None = None, nationality: str | None = None,
+    number: str,
+    *,
+    kind: str | None = None,
+    nationality: str | None = None,
     field: str = "document_number",
 ) -> Document:
     """Recognise the kind from the number when not given: 12 digits CCCD, 9 digits CMND,
@@ -109,13 +174,14 @@ def parse_sex(value: str | None, field: str = "sex") -> str | None:
     raise Invalid(field, "male or female (Nam / Nữ)")
 
 
-def parse_birth(value: str | None, field: str = "birth_date", *, today: date | None = None
-                ) -> tuple[date | None, int | None]:
+def parse_birth(
+    value: str | None, field: str = "birth_date", *, today: date | None = None
+) -> tuple[date | None, int | None]:
     """'1987-03-21', '21/03/1987', '21031987' or a year alone: returns (date or None, year)."""
     text = (value or "").strip()
     if not text:
         return None, None
-    today = today or date.today()
+    today = today or datetime.now(UTC).date()
     try:
         if re.fullmatch(r"\d{4}", text):
             born, year = None, int(text)

@@ -21,8 +21,16 @@ from phongdich.persons.models import Household, IdentityDocument, Person
 from phongdich.persons.schemas import PersonInput
 from phongdich.persons.service import NormalisedPerson, UnitPaths, normalise, visible
 
-COLUMNS = ("document_number", "full_name", "birth_date", "sex", "phone", "unit_code", "address",
-           "household_code")
+COLUMNS = (
+    "document_number",
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "unit_code",
+    "address",
+    "household_code",
+)
 OPTIONAL = ("document_kind", "nationality", "residence")
 BATCH = 500
 
@@ -58,70 +66,90 @@ def import_persons(*, session: Session, actor: Actor, source: bytes | str | Path
     accepted: dict[tuple[str, str], tuple[int, NormalisedPerson]] = {}
     for line, row in rows(read_source(source), required=COLUMNS, optional=OPTIONAL):
         try:
-            person = normalise(_input(row), units, actor)
+            parsed = normalise(_input(row), units, actor)
         except ValidationError as exc:
             report.error(line, *_first_problem(exc))
             continue
         except Invalid as exc:
-            report.error(line, "unit_code" if exc.field.endswith("unit_code") else exc.field,
-                         exc.reason)
+            report.error(
+                line, "unit_code" if exc.field.endswith("unit_code") else exc.field, exc.reason
+            )
             continue
-        key = (person.document.nationality, person.document.number)
+        key = (parsed.document.nationality, parsed.document.number)
         earlier = accepted.get(key)
         if earlier is not None:
-            if earlier[1] != person:
-                report.error(line, "document_number",
-                             f"the same document is on line {earlier[0]} with other details")
+            if earlier[1] != parsed:
+                report.error(
+                    line,
+                    "document_number",
+                    f"the same document is on line {earlier[0]} with other details",
+                )
             else:
                 report.unchanged += 1
             continue
-        accepted[key] = (line, person)
+        accepted[key] = (line, parsed)
 
     items = list(accepted.values())
     created: list[tuple[Person, str | None]] = []
     updated: list[tuple[Person, str | None]] = []
     households: dict[str, Household] = {}
     for start in range(0, len(items), BATCH):
-        batch = items[start:start + BATCH]
+        batch = items[start : start + BATCH]
         numbers = [p.document.number for _, p in batch]
         owners = {
             (doc.nationality, doc.number): doc.person_id
             for doc in session.scalars(
-                select(IdentityDocument).where(IdentityDocument.number.in_(numbers)))
+                select(IdentityDocument).where(IdentityDocument.number.in_(numbers))
+            )
         }
-        existing = {p.id: p for p in session.scalars(
-            select(Person).where(Person.id.in_(set(owners.values()))))}
+        existing = {
+            p.id: p
+            for p in session.scalars(select(Person).where(Person.id.in_(set(owners.values()))))
+        }
         codes = {p.household_code for _, p in batch if p.household_code} - households.keys()
         if codes:
-            for household in session.scalars(select(Household).where(Household.code.in_(codes))):
-                households[household.code] = household
+            for known in session.scalars(select(Household).where(Household.code.in_(codes))):
+                households[known.code] = known
         for line, data in batch:
             owner_id = owners.get((data.document.nationality, data.document.number))
-            household = None
+            household: Household | None = None
             if data.household_code:
                 household = households.get(data.household_code)
                 if household is None:
-                    household = Household(code=data.household_code,
-                                          unit_code=data.temporary_unit_code or data.permanent_unit_code,
-                                          address=data.temporary_address or data.permanent_address)
+                    household = Household(
+                        code=data.household_code,
+                        unit_code=data.temporary_unit_code or data.permanent_unit_code,
+                        address=data.temporary_address or data.permanent_address,
+                    )
                     session.add(household)
                     households[data.household_code] = household
             if owner_id is None:
                 person = Person(**data.fields)
                 person.household = household
-                person.documents.append(IdentityDocument(
-                    kind=data.document.kind, number=data.document.number,
-                    nationality=data.document.nationality))
+                person.documents.append(
+                    IdentityDocument(
+                        kind=data.document.kind,
+                        number=data.document.number,
+                        nationality=data.document.nationality,
+                    )
+                )
                 session.add(person)
                 created.append((person, person.unit_code))
                 continue
             person = existing[owner_id]
             if not visible(session, actor, person):
-                report.error(line, "document_number", "registered to a person outside your "
-                             "jurisdiction; ask an official of their unit to transfer them")
+                report.error(
+                    line,
+                    "document_number",
+                    "registered to a person outside your "
+                    "jurisdiction; ask an official of their unit to transfer them",
+                )
                 continue
-            changes = {name: value for name, value in data.fields.items()
-                       if value not in (None, "") and getattr(person, name) != value}
+            changes = {
+                name: value
+                for name, value in data.fields.items()
+                if value not in (None, "") and getattr(person, name) != value
+            }
             if household is not None and person.household_id != household.id:
                 person.household = household
                 changes["household"] = household.code
@@ -135,10 +163,20 @@ def import_persons(*, session: Session, actor: Actor, source: bytes | str | Path
         session.flush()
     report.created = len(created)
     report.updated = len(updated)
-    audit.record_many(session, actor, "import", "person",
-                      [(p.id, unit) for p, unit in created],
-                      detail="created by resident-list import")
-    audit.record_many(session, actor, "import", "person",
-                      [(p.id, unit) for p, unit in updated],
-                      detail="updated by resident-list import")
+    audit.record_many(
+        session,
+        actor,
+        "import",
+        "person",
+        [(p.id, unit) for p, unit in created],
+        detail="created by resident-list import",
+    )
+    audit.record_many(
+        session,
+        actor,
+        "import",
+        "person",
+        [(p.id, unit) for p, unit in updated],
+        detail="updated by resident-list import",
+    )
     return report

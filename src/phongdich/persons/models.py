@@ -47,9 +47,7 @@ class Person(Base):
     temporary_address: Mapped[str] = mapped_column(String(300), default="")
     # Folded current address (temporary if any, else permanent): a de-duplication key.
     address_folded: Mapped[str] = mapped_column(String(300), default="")
-    household_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("households.id"), index=True
-    )
+    household_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("households.id"), index=True)
     # A merged duplicate stays as a tombstone pointing at the record that absorbed it.
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

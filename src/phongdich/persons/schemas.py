@@ -13,14 +13,19 @@ class PersonInput(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    document_number: str = Field(max_length=40, description="CCCD (12 digits), CMND (9/12), passport")
-    document_kind: str | None = Field(default=None, max_length=16,
-                                      description="cccd | cmnd | passport; guessed when empty")
-    nationality: str | None = Field(default=None, max_length=3,
-                                    description="ISO 3166 alpha-3, required for passports")
+    document_number: str = Field(
+        max_length=40, description="CCCD (12 digits), CMND (9/12), passport"
+    )
+    document_kind: str | None = Field(
+        default=None, max_length=16, description="cccd | cmnd | passport; guessed when empty"
+    )
+    nationality: str | None = Field(
+        default=None, max_length=3, description="ISO 3166 alpha-3, required for passports"
+    )
     full_name: str = Field(max_length=200)
-    birth_date: str | None = Field(default=None, max_length=20,
-                                   description="YYYY-MM-DD, DD/MM/YYYY or the year alone")
+    birth_date: str | None = Field(
+        default=None, max_length=20, description="YYYY-MM-DD, DD/MM/YYYY or the year alone"
+    )
     sex: str | None = Field(default=None, max_length=10, description="male | female | Nam | Nữ")
     phone: str | None = Field(default=None, max_length=20)
     permanent_unit_code: str | None = Field(default=None, max_length=16)

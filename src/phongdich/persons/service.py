@@ -87,8 +87,9 @@ def _inside(actor: Actor, path: str | None) -> bool:
 
 def normalise(data: PersonInput, units: UnitPaths, actor: Actor) -> NormalisedPerson:
     """Validate every field; the first problem found raises Invalid(field, reason)."""
-    document = parse_document(data.document_number, kind=data.document_kind,
-                              nationality=data.nationality)
+    document = parse_document(
+        data.document_number, kind=data.document_kind, nationality=data.nationality
+    )
     name = clean_name(data.full_name)
     if len(name) < 2:
         raise Invalid("full_name", "required")
@@ -137,8 +138,10 @@ def document_owner(session: Session, document: Document) -> Person | None:
     return session.scalar(
         select(Person)
         .join(IdentityDocument, IdentityDocument.person_id == Person.id)
-        .where(IdentityDocument.number == document.number,
-               IdentityDocument.nationality == document.nationality)
+        .where(
+            IdentityDocument.number == document.number,
+            IdentityDocument.nationality == document.nationality,
+        )
     )
 
 
@@ -151,20 +154,26 @@ def visible(session: Session, actor: Actor, person: Person) -> bool:
     if actor.nationwide:
         return True
     units = UnitPaths(session)
-    return any(_inside(actor, units.path(code)) for code in
-               (person.permanent_unit_code, person.temporary_unit_code) if code)
+    return any(
+        _inside(actor, units.path(code))
+        for code in (person.permanent_unit_code, person.temporary_unit_code)
+        if code
+    )
 
 
-def register_person(*, session: Session, actor: Actor, data: PersonInput,
-                    units: UnitPaths | None = None) -> tuple[Person, bool]:
+def register_person(
+    *, session: Session, actor: Actor, data: PersonInput, units: UnitPaths | None = None
+) -> tuple[Person, bool]:
     """Create a person, or return the one who already holds this document (created=False)."""
     actor.require(Permission.PERSONS_WRITE)
     person_data = normalise(data, units or UnitPaths(session), actor)
     existing = document_owner(session, person_data.document)
     if existing is not None:
         if not visible(session, actor, existing):
-            raise Conflict("this document number is registered to a person outside your "
-                           "jurisdiction; ask an official of their unit to transfer them")
+            raise Conflict(
+                "this document number is registered to a person outside your "
+                "jurisdiction; ask an official of their unit to transfer them"
+            )
         return existing, False
     person = create_from(session, actor, person_data)
     audit.record(session, actor, "create", "person", person.id, unit_code=person.unit_code)
@@ -174,19 +183,27 @@ def register_person(*, session: Session, actor: Actor, data: PersonInput,
 def create_from(session: Session, actor: Actor, data: NormalisedPerson) -> Person:
     person = Person(**data.fields)
     if data.household_code:
-        person.household = _household(session, data.household_code, person.unit_code,
-                                      data.temporary_address or data.permanent_address)
+        person.household = _household(
+            session,
+            data.household_code,
+            person.unit_code,
+            data.temporary_address or data.permanent_address,
+        )
     person.documents.append(
-        IdentityDocument(kind=data.document.kind, number=data.document.number,
-                         nationality=data.document.nationality)
+        IdentityDocument(
+            kind=data.document.kind,
+            number=data.document.number,
+            nationality=data.document.nationality,
+        )
     )
     session.add(person)
     session.flush()
     return person
 
 
-def get_person(*, session: Session, actor: Actor, person_id: uuid.UUID,
-               audit_read: bool = True) -> Person:
+def get_person(
+    *, session: Session, actor: Actor, person_id: uuid.UUID, audit_read: bool = True
+) -> Person:
     """Outside the jurisdiction looks exactly like absent. A merged record leads to the survivor."""
     person = session.get(Person, person_id)
     for _ in range(10):  # merge chains are short; the bound guards against a corrupt loop
@@ -200,19 +217,34 @@ def get_person(*, session: Session, actor: Actor, person_id: uuid.UUID,
     return person
 
 
-def find_by_document(*, session: Session, actor: Actor, number: str,
-                     nationality: str | None = None) -> Person:
+def find_by_document(
+    *, session: Session, actor: Actor, number: str, nationality: str | None = None
+) -> Person:
     document = parse_document(number, nationality=nationality or None)
     person = document_owner(session, document)
     if person is None or not visible(session, actor, person):
         raise NotFound("person with this document")
-    audit.record(session, actor, "read", "person", person.id, unit_code=person.unit_code,
-                 detail="lookup by document")
+    audit.record(
+        session,
+        actor,
+        "read",
+        "person",
+        person.id,
+        unit_code=person.unit_code,
+        detail="lookup by document",
+    )
     return person
 
 
-def search_persons(*, session: Session, actor: Actor, query: str = "", unit_code: str | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[Sequence[Person], int]:
+def search_persons(
+    *,
+    session: Session,
+    actor: Actor,
+    query: str = "",
+    unit_code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Person], int]:
     """By document number, phone, or name without diacritics; only people the actor may see."""
     actor.require(Permission.PERSONS_READ)
     stmt = select(Person).where(
@@ -222,8 +254,11 @@ def search_persons(*, session: Session, actor: Actor, query: str = "", unit_code
     text = query.strip()
     digits = text.replace(" ", "")
     if text and digits.isdigit() and len(digits) in (9, 12):
-        stmt = stmt.where(Person.id.in_(
-            select(IdentityDocument.person_id).where(IdentityDocument.number == digits)))
+        stmt = stmt.where(
+            Person.id.in_(
+                select(IdentityDocument.person_id).where(IdentityDocument.number == digits)
+            )
+        )
     elif text and (digits.startswith("+") or digits.isdigit()):
         try:
             phone = parse_phone(digits, "q")
@@ -232,24 +267,37 @@ def search_persons(*, session: Session, actor: Actor, query: str = "", unit_code
         stmt = stmt.where(Person.phone == phone)
     elif text:
         upper = text.upper().replace(" ", "")
-        stmt = stmt.where(or_(
-            Person.name_folded.contains(fold(text), autoescape=True),
-            Person.id.in_(select(IdentityDocument.person_id)
-                          .where(IdentityDocument.number == upper)),
-        ))
+        stmt = stmt.where(
+            or_(
+                Person.name_folded.contains(fold(text), autoescape=True),
+                Person.id.in_(
+                    select(IdentityDocument.person_id).where(IdentityDocument.number == upper)
+                ),
+            )
+        )
     if unit_code:
-        stmt = stmt.where(or_(Person.permanent_unit_code == unit_code,
-                              Person.temporary_unit_code == unit_code))
+        stmt = stmt.where(
+            or_(Person.permanent_unit_code == unit_code, Person.temporary_unit_code == unit_code)
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    people = session.scalars(stmt.order_by(Person.name_folded, Person.id)
-                             .limit(limit).offset(offset)).all()
-    audit.record(session, actor, "search", "person", None, unit_code=actor.unit_code,
-                 detail=f"q={text!r} results={total} shown={len(people)}")
+    people = session.scalars(
+        stmt.order_by(Person.name_folded, Person.id).limit(limit).offset(offset)
+    ).all()
+    audit.record(
+        session,
+        actor,
+        "search",
+        "person",
+        None,
+        unit_code=actor.unit_code,
+        detail=f"q={text!r} results={total} shown={len(people)}",
+    )
     return people, total
 
 
-def update_person(*, session: Session, actor: Actor, person_id: uuid.UUID,
-                  data: PersonUpdate) -> Person:
+def update_person(
+    *, session: Session, actor: Actor, person_id: uuid.UUID, data: PersonUpdate
+) -> Person:
     actor.require(Permission.PERSONS_WRITE)
     person = get_person(session=session, actor=actor, person_id=person_id, audit_read=False)
     changes = data.model_dump(exclude_unset=True)
@@ -274,13 +322,27 @@ def update_person(*, session: Session, actor: Actor, person_id: uuid.UUID,
         setattr(person, name, normal.fields[name])
     if normal.household_code != person.household_code:
         changed.append("household")
-        person.household = (None if normal.household_code is None else
-                            _household(session, normal.household_code, person.unit_code,
-                                       person.temporary_address or person.permanent_address))
+        person.household = (
+            None
+            if normal.household_code is None
+            else _household(
+                session,
+                normal.household_code,
+                person.unit_code,
+                person.temporary_address or person.permanent_address,
+            )
+        )
     if changed:
         session.flush()
-        audit.record(session, actor, "update", "person", person.id, unit_code=person.unit_code,
-                     detail="fields=" + ",".join(sorted(set(changed) - {"name_folded", "address_folded"})))
+        audit.record(
+            session,
+            actor,
+            "update",
+            "person",
+            person.id,
+            unit_code=person.unit_code,
+            detail="fields=" + ",".join(sorted(set(changed) - {"name_folded", "address_folded"})),
+        )
     return person
 
 
@@ -290,13 +352,15 @@ def _birth_text(person: Person) -> str | None:
     return None if person.birth_year is None else str(person.birth_year)
 
 
-def add_document(*, session: Session, actor: Actor, person_id: uuid.UUID,
-                 data: DocumentInput) -> Person:
+def add_document(
+    *, session: Session, actor: Actor, person_id: uuid.UUID, data: DocumentInput
+) -> Person:
     """A second document (a new CCCD after a CMND, a passport) for the same person."""
     actor.require(Permission.PERSONS_WRITE)
     person = get_person(session=session, actor=actor, person_id=person_id, audit_read=False)
-    document = parse_document(data.number, kind=data.kind, nationality=data.nationality,
-                              field="number")
+    document = parse_document(
+        data.number, kind=data.kind, nationality=data.nationality, field="number"
+    )
     if document.kind == "cccd":
         try:
             check_cccd_matches(document.number, person.sex, person.birth_year)
@@ -306,11 +370,23 @@ def add_document(*, session: Session, actor: Actor, person_id: uuid.UUID,
     if owner is not None:
         if owner.id == person.id:
             return person
-        raise Conflict("this document number belongs to another person; merge the two records "
-                       "if they are the same person")
-    person.documents.append(IdentityDocument(kind=document.kind, number=document.number,
-                                             nationality=document.nationality))
+        raise Conflict(
+            "this document number belongs to another person; merge the two records "
+            "if they are the same person"
+        )
+    person.documents.append(
+        IdentityDocument(
+            kind=document.kind, number=document.number, nationality=document.nationality
+        )
+    )
     session.flush()
-    audit.record(session, actor, "update", "person", person.id, unit_code=person.unit_code,
-                 detail=f"added {document.kind} document")
+    audit.record(
+        session,
+        actor,
+        "update",
+        "person",
+        person.id,
+        unit_code=person.unit_code,
+        detail=f"added {document.kind} document",
+    )
     return person

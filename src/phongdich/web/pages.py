@@ -32,7 +32,7 @@ def home(request: Request, actor: OptionalActorDep) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002  (the query's name)
+def login_form(request: Request, next: str = "/") -> Response:
     return render(request, "login.html", {"next": _safe_next(next)})
 
 
@@ -42,19 +42,34 @@ def login(
     session: SessionDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     try:
         user = authenticate(session=session, username=username, password=password)
     except Unauthorized:
-        return render(request, "login.html", {"next": _safe_next(next), "username": username,
-                                              "failed": True}, status_code=401)
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "username": username, "failed": True},
+            status_code=401,
+        )
     hours = get_settings().session_hours
-    token = issue_token(session=session, user=user, kind="session", label="web login",
-                        lifetime=timedelta(hours=hours))
+    token = issue_token(
+        session=session,
+        user=user,
+        kind="session",
+        label="web login",
+        lifetime=timedelta(hours=hours),
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=hours * 3600, httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

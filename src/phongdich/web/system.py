@@ -26,10 +26,23 @@ def healthz(request: Request) -> JSONResponse:
         database.ping()
         revision = current_revision(database)
     except SQLAlchemyError as exc:
-        return JSONResponse({"status": "error", "database": f"unreachable: {type(exc).__name__}",
-                             "version": __version__}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "dialect": database.dialect,
-                         "schema": revision, "version": __version__})
+        return JSONResponse(
+            {
+                "status": "error",
+                "database": f"unreachable: {type(exc).__name__}",
+                "version": __version__,
+            },
+            status_code=503,
+        )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "dialect": database.dialect,
+            "schema": revision,
+            "version": __version__,
+        }
+    )
 
 
 class DeadLetter(BaseModel):
@@ -46,13 +59,25 @@ class DeadLetter(BaseModel):
 def dead_letters(actor: ActorDep, session: SessionDep) -> list[DeadLetter]:
     """Event deliveries that failed every retry."""
     actor.require(Permission.EVENTS_ADMIN)
-    return [DeadLetter(delivery_id=d.id, event_id=e.id, topic=e.topic, handler=d.handler,
-                       attempts=d.attempts, last_error=d.last_error, created_at=e.created_at)
-            for d, e in events.dead_letters(session)]
+    return [
+        DeadLetter(
+            delivery_id=d.id,
+            event_id=e.id,
+            topic=e.topic,
+            handler=d.handler,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            created_at=e.created_at,
+        )
+        for d, e in events.dead_letters(session)
+    ]
 
 
-@router.post("/api/admin/dead-letters/{delivery_id}/retry", status_code=status.HTTP_204_NO_CONTENT,
-             tags=["admin"])
+@router.post(
+    "/api/admin/dead-letters/{delivery_id}/retry",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["admin"],
+)
 def retry(delivery_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> None:
     actor.require(Permission.EVENTS_ADMIN)
     events.retry_dead(session, delivery_id)

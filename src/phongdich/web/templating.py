@@ -27,7 +27,9 @@ def _local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 @cache
 def environment() -> Environment:
     folders = [PACKAGE_DIR / "web" / "templates"]
-    folders += [PACKAGE_DIR / d / "templates" for d in DOMAINS if (PACKAGE_DIR / d / "templates").is_dir()]
+    folders += [
+        PACKAGE_DIR / d / "templates" for d in DOMAINS if (PACKAGE_DIR / d / "templates").is_dir()
+    ]
     env = Environment(
         loader=FileSystemLoader([str(f) for f in folders]),
         autoescape=select_autoescape(["html"]),
@@ -43,8 +45,9 @@ def environment() -> Environment:
     return env
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     values: dict[str, Any] = {
         "request": request,
         "locale": i18n.current_locale(),
