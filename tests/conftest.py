@@ -13,17 +13,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits import service as units_service
+from phongdich.auth import passwords
 from phongdich.auth.actor import system_actor
 from phongdich.config import Settings
 from phongdich.db import Database, upgrade
 from phongdich.importing import ImportReport
 from tests.factories import REFERENCE_TREE
+
+# Production argon2 parameters cost ~50 ms a hash; tests create hundreds of users. The cheap
+# parameters still produce and verify real argon2id hashes.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

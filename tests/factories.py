@@ -7,12 +7,15 @@ import random
 import uuid
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phongdich.adminunits import service as units_service
 from phongdich.auth.actor import Actor, system_actor
-from phongdich.auth.models import User
+from phongdich.auth.models import AuditEntry, User
 from phongdich.auth.roles import Role
 from phongdich.auth.service import actor_for_user, create_user, issue_token
+from phongdich.importing import ImportReport
 from phongdich.persons.models import Person
 from phongdich.persons.schemas import PersonInput
 from phongdich.persons.service import register_person
@@ -44,11 +47,14 @@ def cccd(*, province: str = "001", sex: str = "male", born: int = 1985) -> str:
 
 
 def person_input(**overrides: object) -> PersonInput:
-    sex = str(overrides.pop("sex", "male"))
+    sex = overrides.pop("sex", "male")
     born = overrides.pop("born", date(1985, 4, 2))
     assert isinstance(born, date)
+    assert sex is None or isinstance(sex, str)
     values: dict[str, object] = {
-        "document_number": cccd(sex=sex, born=born.year),
+        "document_number": cccd(
+            sex="female" if sex in ("female", "Nữ") else "male", born=born.year
+        ),
         "full_name": "Nguyễn Văn An",
         "birth_date": born.isoformat(),
         "sex": sex,
@@ -85,3 +91,25 @@ def make_user(
 
 def bearer(session: Session, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(session=session, user=user, kind='api')}"}
+
+
+def load_tree(session: Session, csv_text: str, actor: Actor | None = None) -> ImportReport:
+    """Parse and load an admin-unit CSV, returning the combined report."""
+    report = ImportReport()
+    units = units_service.parse_csv(csv_text, report)
+    units_service.load_units(
+        session=session, actor=actor or system_actor("tests"), units=units, report=report
+    )
+    return report
+
+
+def audit_entries(
+    session: Session, *, action: str | None = None, object_id: object = None
+) -> list[AuditEntry]:
+    """Audit rows, oldest first, optionally for one action or record."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if object_id is not None:
+        query = query.where(AuditEntry.object_id == str(object_id))
+    return list(session.scalars(query))

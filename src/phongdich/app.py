@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from phongdich import __version__, events, worker
 from phongdich.config import Settings, get_settings
 from phongdich.db import Database, upgrade
+from phongdich.deps import reject_nul_characters
 from phongdich.errors import PhongdichError, Unauthorized
 from phongdich.web import i18n
 from phongdich.web.templating import render
@@ -106,6 +107,7 @@ def create_app(
         description="Epidemic-response platform. Authenticate with a bearer token "
         "(`phongdich users token USER` or `POST /api/auth/token`).",
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.db = database
     app.state.settings = settings

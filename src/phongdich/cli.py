@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from phongdich.config import get_settings
 from phongdich.db import Database, current_revision, upgrade
@@ -41,27 +42,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # One line whatever the terminal width, and the message is text, never Rich markup
+    # (a CSV header or a file name may hold square brackets).
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Every error a user can cause ends as one line on stderr and a non-zero exit."""
-    from sqlalchemy.exc import OperationalError
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     try:
         yield
     except PhongdichError as exc:
         raise fail(exc.message) from None
     except OperationalError as exc:
-        raise fail(f"database unavailable: {exc.orig}") from None
+        # Drivers explain over several lines; the CLI promises one.
+        raise fail(f"database unavailable: {' '.join(str(exc.orig).split())}") from None
+    except ArgumentError as exc:  # a malformed PHONGDICH_DATABASE_URL
+        raise fail(f"bad database URL: {exc}") from None
+    except ValidationError as exc:  # a bad PHONGDICH_* setting
+        problem = exc.errors()[0]
+        name = "PHONGDICH_" + ".".join(str(p) for p in problem["loc"]).upper()
+        raise fail(f"setting {name}: {problem['msg']}") from None
 
 
 def database(migrate: bool = True) -> Database:
-    db = Database(get_settings().resolved_database_url)
-    if migrate:
-        with cli_errors():
+    with cli_errors():
+        db = Database(get_settings().resolved_database_url)
+        if migrate:
             upgrade(db)
     return db
 
@@ -206,9 +217,9 @@ def units_find(
         table = Table("code", "name", "level", "parent")
         for unit in units:
             table.add_row(unit.code, unit.name, str(unit.level), unit.parent_code or "")
-    console.print(table)
     if not units:
         raise fail(f"no admin unit matches {query!r}", 1)
+    console.print(table)
 
 
 @persons_app.command("import")

@@ -76,6 +76,9 @@ def rows(
     """Yield (line number, row) with stripped values; the header must name every required column."""
     if not text.strip():
         raise Invalid("file", "empty file")
+    if "\x00" in text:  # a binary file, or UTF-16 saved by mistake; PostgreSQL stores no NULs
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise Invalid("file", f"line {line}: a NUL character; save the file as UTF-8 CSV text")
     sample = text[:4096]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

@@ -18,6 +18,9 @@ from phongdich.importing import ImportReport, read_source, rows
 from phongdich.text import fold
 
 CSV_COLUMNS = ("code", "name", "level", "parent_code")
+# The columns are SMALLINT and INTEGER; bigger numbers are typing mistakes, not units.
+MAX_LEVEL = 10
+MAX_POPULATION = 2_000_000_000
 BUILTIN_TREES = {
     # The province / district / commune tree in force in 2021 (list of 2021-02-03).
     "vn-2021": "vn_2021.csv",
@@ -31,6 +34,7 @@ class UnitRow:
     level: int
     parent_code: str | None
     population: int | None
+    line: int = 0  # the CSV line, so load errors point at the row to fix
 
 
 def official_rows() -> list[UnitRow]:
@@ -62,6 +66,9 @@ def parse_csv(source: bytes | str | Path, report: ImportReport) -> list[UnitRow]
         if not code or len(code) > 16:
             report.error(line, "code", "required, at most 16 characters")
             continue
+        if "/" in code:  # '/' separates codes in the materialised path
+            report.error(line, "code", "must not contain '/'")
+            continue
         if code in seen:
             report.error(line, "code", f"code {code} appears twice in the file")
             continue
@@ -70,16 +77,18 @@ def parse_csv(source: bytes | str | Path, report: ImportReport) -> list[UnitRow]
             continue
         try:
             level = int(row["level"])
-            if level < 1:
+            if not 1 <= level <= MAX_LEVEL:
                 raise ValueError
         except ValueError:
-            report.error(line, "level", "a whole number from 1 (the top of the tree)")
+            report.error(
+                line, "level", f"a whole number from 1 (the top of the tree) to {MAX_LEVEL}"
+            )
             continue
         population: int | None = None
         if row.get("population"):
             try:
                 population = int(row["population"].replace(".", "").replace(",", ""))
-                if population < 0:
+                if not 0 <= population <= MAX_POPULATION:
                     raise ValueError
             except ValueError:
                 report.error(line, "population", "a whole number of people, or empty")
@@ -89,7 +98,7 @@ def parse_csv(source: bytes | str | Path, report: ImportReport) -> list[UnitRow]
             report.error(line, "parent_code", "a unit cannot be its own parent")
             continue
         seen.add(code)
-        parsed.append(UnitRow(code, name[:200], level, parent, population))
+        parsed.append(UnitRow(code, name[:200], level, parent, population, line))
     return parsed
 
 
@@ -129,7 +138,11 @@ def load_units(
             paths[code] = code
             return code
         parent_path = path_of(unit.parent_code, trail | {code})
-        paths[code] = None if parent_path is None else f"{parent_path}/{code}"
+        # A parent known only from the database may be this unit's own descendant: a cycle.
+        if parent_path is None or code in parent_path.split("/"):
+            paths[code] = None
+        else:
+            paths[code] = f"{parent_path}/{code}"
         return paths[code]
 
     inserts: list[dict[str, object]] = []
@@ -138,7 +151,7 @@ def load_units(
         path = path_of(unit.code)
         if path is None:
             report.error(
-                0,
+                unit.line,
                 "parent_code",
                 f"unit {unit.code}: parent {unit.parent_code} is unknown or part of a cycle",
             )
@@ -185,10 +198,12 @@ def _refresh_descendant_paths(session: Session) -> None:
     current = {u.code: u.path for u in all_units}
     computed: dict[str, str] = {}
 
-    def compute(code: str) -> str:
+    def compute(code: str, trail: frozenset[str] = frozenset()) -> str:
         if code not in computed:
+            if code in trail:
+                raise Invalid("parent_code", f"unit {code} would become its own ancestor")
             up = parent[code]
-            computed[code] = code if up is None else f"{compute(up)}/{code}"
+            computed[code] = code if up is None else f"{compute(up, trail | {code})}/{code}"
         return computed[code]
 
     for code in parent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from phongdich.auth.actor import Actor, in_jurisdiction
 from phongdich.auth.models import AuditEntry
 from phongdich.auth.roles import Permission
+from phongdich.errors import Invalid
 from phongdich.text import mask_digits
 
 
@@ -30,7 +31,7 @@ def record(
             user_id=actor.user_id,
             username=actor.username,
             role=actor.role.value,
-            origin=actor.origin[:100],
+            origin=mask_digits(actor.origin)[:100],
             action=action,
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),
@@ -64,6 +65,10 @@ def list_entries(
             from phongdich.config import get_settings
 
             since = since.replace(tzinfo=get_settings().tz)
+        try:
+            since = since.astimezone(UTC)
+        except OverflowError:  # within hours of year 1 or 9999: no UTC time to compare with
+            raise Invalid("since", "a time between the years 1 and 9999 in UTC") from None
         query = query.where(AuditEntry.at >= since)
     return session.scalars(query).all()
 
@@ -93,7 +98,7 @@ def record_many(
                 "user_id": actor.user_id,
                 "username": actor.username,
                 "role": actor.role.value,
-                "origin": actor.origin[:100],
+                "origin": mask_digits(actor.origin)[:100],
                 "action": action,
                 "object_type": object_type,
                 "object_id": str(object_id),

@@ -58,10 +58,13 @@ def create_user(
         raise Invalid("unit", f"a {role.value} must belong to an admin unit")
     if role is Role.NATIONAL_ADMIN and not actor.nationwide:
         raise Forbidden("only a national admin may create another")
-    if not actor.nationwide:
-        assert actor.unit_path is not None  # unit-bound roles always carry a path
-        if unit is None or not (unit.path + "/").startswith(actor.unit_path + "/"):
-            raise Invalid("unit", "outside your jurisdiction")
+    # An officer whose own unit was removed has no jurisdiction left to create users in.
+    if not actor.nationwide and (
+        unit is None
+        or actor.unit_path is None
+        or not (unit.path + "/").startswith(actor.unit_path + "/")
+    ):
+        raise Invalid("unit", "outside your jurisdiction")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     user = User(

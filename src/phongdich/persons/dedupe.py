@@ -18,6 +18,7 @@ from phongdich.domains import load_models
 from phongdich.errors import Conflict, Invalid
 from phongdich.persons.models import DuplicateDismissal, Person
 from phongdich.persons.service import get_person
+from phongdich.text import fold
 
 _FILLABLE = (
     "birth_date",
@@ -115,6 +116,8 @@ def merge(
     for name in _FILLABLE:
         if getattr(survivor, name) in (None, "") and getattr(duplicate, name) not in (None, ""):
             setattr(survivor, name, getattr(duplicate, name))
+    # The de-duplication key follows whatever address the survivor now has.
+    survivor.address_folded = fold(survivor.temporary_address or survivor.permanent_address)
     session.execute(
         delete(DuplicateDismissal).where(
             or_(

@@ -8,6 +8,7 @@ are the last two digits of the birth year, digits 7-12 are a serial.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -164,7 +165,8 @@ def parse_document(
 
 
 def parse_sex(value: str | None, field: str = "sex") -> str | None:
-    text = (value or "").strip().lower()
+    # NFC first: 'Nữ' pasted in decomposed form must still read as female.
+    text = unicodedata.normalize("NFC", value or "").strip().lower()
     if not text:
         return None
     if text in ("male", "m", "nam", "1"):

@@ -137,7 +137,7 @@ def import_persons(*, session: Session, actor: Actor, source: bytes | str | Path
                 created.append((person, person.unit_code))
                 continue
             person = existing[owner_id]
-            if not visible(session, actor, person):
+            if not visible(session, actor, person, units):
                 report.error(
                     line,
                     "document_number",
@@ -150,7 +150,8 @@ def import_persons(*, session: Session, actor: Actor, source: bytes | str | Path
                 for name, value in data.fields.items()
                 if value not in (None, "") and getattr(person, name) != value
             }
-            if household is not None and person.household_id != household.id:
+            # Compare objects, not ids: a household new in this file has no id until the flush.
+            if household is not None and person.household is not household:
                 person.household = household
                 changes["household"] = household.code
             if changes:

@@ -1,19 +1,102 @@
-"""Person search and the person page for officials."""
+"""Pages for officials: find, register, edit, import and de-duplicate people.
+
+Every change goes through the persons services. A service error on a form is shown next to the
+field it names, with what was typed kept; the service call runs in a savepoint so a failed
+attempt leaves nothing behind when the request's transaction commits.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
+from phongdich.auth.actor import Actor, in_jurisdiction, units_within
+from phongdich.auth.roles import Permission
 from phongdich.deps import ActorDep, SessionDep
-from phongdich.persons import service
+from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
+from phongdich.importing import MAX_IMPORT_BYTES, ImportReport
+from phongdich.persons import dedupe, importer, service
+from phongdich.persons.documents import parse_cccd_qr
+from phongdich.persons.models import Person
+from phongdich.persons.schemas import DocumentInput, PersonInput, PersonUpdate
+from phongdich.web.forms import FormValues
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+EDIT_FIELDS = (
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "permanent_unit_code",
+    "permanent_address",
+    "temporary_unit_code",
+    "temporary_address",
+    "household_code",
+)
+REGISTER_FIELDS = ("document_number", "document_kind", "nationality", *EDIT_FIELDS)
+DOCUMENT_FIELDS = ("number", "kind", "nationality")
+# Officials of a big province see hundreds of units; past this the unit list is left out.
+MAX_UNIT_CHOICES = 1000
+MAX_ROW_ERRORS_SHOWN = 1000
+Errors = dict[str, str]
+
+
+def _field(name: str, known: Sequence[str]) -> str:
+    """Where to show a service's complaint: 'qr.sex' belongs to the QR box, unknown ones on top."""
+    if name.startswith("qr"):
+        return "qr"
+    return name if name in known else "form"
+
+
+def _validation_errors(exc: ValidationError, known: Sequence[str]) -> Errors:
+    errors: Errors = {}
+    for problem in exc.errors():
+        name = ".".join(str(p) for p in problem["loc"])
+        errors.setdefault(_field(name, known), problem["msg"])
+    return errors
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _unit_choices(session: Session, actor: Actor) -> Sequence[AdminUnit]:
+    """Units an official may register people in, for the unit-code suggestions."""
+    within = units_within(actor)
+    if within is None:
+        return []
+    return session.scalars(
+        select(AdminUnit).where(within).order_by(AdminUnit.path).limit(MAX_UNIT_CHOICES)
+    ).all()
+
+
+def _home_commune(session: Session, actor: Actor) -> str:
+    """A commune officer registers people of their own commune: start with its code."""
+    if actor.unit_code is None:
+        return ""
+    has_children = session.scalar(
+        select(AdminUnit.code).where(AdminUnit.parent_code == actor.unit_code).limit(1)
+    )
+    return "" if has_children else actor.unit_code
+
+
+def _birth_text(person: Person) -> str:
+    if person.birth_date is not None:
+        return person.birth_date.strftime("%d/%m/%Y")
+    return "" if person.birth_year is None else str(person.birth_year)
+
+
+# Searching
 
 
 @router.get("/persons", response_class=HTMLResponse)
@@ -48,11 +131,405 @@ def search_page(
     )
 
 
+# Registering
+
+
+def _register_form(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    values: Mapping[str, str],
+    errors: Errors | None = None,
+    *,
+    status_code: int = 200,
+    from_qr: bool = False,
+    old_number: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "persons/new.html",
+        {
+            "values": values,
+            "errors": errors or {},
+            "units": _unit_choices(session, actor),
+            "from_qr": from_qr,
+            "old_number": old_number,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/persons/new", response_class=HTMLResponse)
+def register_form(request: Request, actor: ActorDep, session: SessionDep) -> Response:
+    actor.require(Permission.PERSONS_WRITE)
+    values = {"permanent_unit_code": _home_commune(session, actor)}
+    return _register_form(request, session, actor, values)
+
+
+@router.post("/persons/new/qr", response_class=HTMLResponse)
+def register_from_qr(
+    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
+) -> Response:
+    """Prefill the form from a CCCD's QR. A POST: the card's numbers stay out of URLs and logs."""
+    actor.require(Permission.PERSONS_WRITE)
+    text = values.get("qr", "")[:600]
+    try:
+        card = parse_cccd_qr(text)
+    except Invalid as exc:
+        return _register_form(
+            request,
+            session,
+            actor,
+            {"qr": text, "permanent_unit_code": _home_commune(session, actor)},
+            {"qr": exc.reason},
+            status_code=422,
+        )
+    prefilled = {
+        "document_number": card.number,
+        "document_kind": "cccd",
+        "full_name": card.full_name,
+        "birth_date": card.birth_date.strftime("%d/%m/%Y"),
+        "sex": card.sex,
+        "permanent_unit_code": _home_commune(session, actor),
+        "permanent_address": card.address,
+    }
+    return _register_form(
+        request, session, actor, prefilled, from_qr=True, old_number=card.old_number
+    )
+
+
+@router.post("/persons/new", response_class=HTMLResponse)
+def register_submit(
+    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
+) -> Response:
+    actor.require(Permission.PERSONS_WRITE)
+    payload: dict[str, Any] = {name: values.get(name, "") for name in REGISTER_FIELDS}
+    for name in ("document_kind", "nationality", "birth_date", "sex", "phone", "household_code"):
+        payload[name] = payload[name] or None
+    try:
+        data = PersonInput.model_validate(payload)
+        with session.begin_nested():
+            person, created = service.register_person(session=session, actor=actor, data=data)
+    except ValidationError as exc:
+        errors = _validation_errors(exc, REGISTER_FIELDS)
+        return _register_form(request, session, actor, values, errors, status_code=422)
+    except (Invalid, Conflict) as exc:
+        field = (
+            _field(exc.field, REGISTER_FIELDS) if isinstance(exc, Invalid) else "document_number"
+        )
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        return _register_form(
+            request, session, actor, values, {field: reason}, status_code=exc.status_code
+        )
+    return _redirect(f"/persons/{person.id}?notice={'registered' if created else 'exists'}")
+
+
+# Importing
+
+
+def _import_page(
+    request: Request,
+    report: ImportReport | None = None,
+    error: str = "",
+    filename: str = "",
+    *,
+    missing_file: bool = False,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "persons/import.html",
+        {
+            "report": report,
+            "row_errors": report.errors[:MAX_ROW_ERRORS_SHOWN] if report else [],
+            "error": error,
+            "missing_file": missing_file,
+            "filename": filename,
+            "columns": importer.COLUMNS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/persons/import", response_class=HTMLResponse)
+def import_form(request: Request, actor: ActorDep) -> Response:
+    actor.require(Permission.PERSONS_IMPORT)
+    return _import_page(request)
+
+
+@router.post("/persons/import", response_class=HTMLResponse)
+def import_submit(
+    request: Request,
+    actor: ActorDep,
+    session: SessionDep,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    actor.require(Permission.PERSONS_IMPORT)
+    if file is None:
+        return _import_page(request, missing_file=True, status_code=422)
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    name = (file.filename or "")[:200]
+    try:
+        with session.begin_nested():
+            report = importer.import_persons(session=session, actor=actor, source=data)
+    except Invalid as exc:
+        return _import_page(request, error=exc.reason, filename=name, status_code=422)
+    return _import_page(request, report, filename=name)
+
+
+# Duplicates
+
+
+def _duplicates_page(
+    request: Request, session: Session, actor: Actor, error: str = "", status_code: int = 200
+) -> Response:
+    pairs = dedupe.likely_duplicates(session=session, actor=actor, limit=100)
+    codes = {
+        code
+        for pair in pairs
+        for p in (pair.a, pair.b)
+        for code in (p.permanent_unit_code, p.temporary_unit_code)
+        if code
+    }
+    return render(
+        request,
+        "persons/duplicates.html",
+        {"pairs": pairs, "units": _unit_names(session, codes), "error": error},
+        status_code=status_code,
+    )
+
+
+@router.get("/persons/duplicates", response_class=HTMLResponse)
+def duplicates_page(request: Request, actor: ActorDep, session: SessionDep) -> Response:
+    return _duplicates_page(request, session, actor)
+
+
+def _record_id(values: Mapping[str, str], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(values.get(name, ""))
+    except ValueError:
+        raise Invalid(name, "not a record id") from None
+
+
+@router.post("/persons/duplicates/merge", response_class=HTMLResponse)
+def merge_submit(
+    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
+) -> Response:
+    actor.require(Permission.PERSONS_MERGE)
+    try:
+        with session.begin_nested():
+            dedupe.merge(
+                session=session,
+                actor=actor,
+                survivor_id=_record_id(values, "survivor_id"),
+                duplicate_id=_record_id(values, "duplicate_id"),
+            )
+    except (Invalid, Conflict, NotFound) as exc:
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        return _duplicates_page(request, session, actor, reason, exc.status_code)
+    return _redirect("/persons/duplicates?notice=merged")
+
+
+@router.post("/persons/duplicates/dismiss", response_class=HTMLResponse)
+def dismiss_submit(
+    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
+) -> Response:
+    actor.require(Permission.PERSONS_MERGE)
+    try:
+        with session.begin_nested():
+            dedupe.dismiss(
+                session=session,
+                actor=actor,
+                person_a=_record_id(values, "person_a"),
+                person_b=_record_id(values, "person_b"),
+            )
+    except (Invalid, Conflict, NotFound) as exc:
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        return _duplicates_page(request, session, actor, reason, exc.status_code)
+    return _redirect("/persons/duplicates?notice=dismissed")
+
+
+# One person
+
+
+def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(codes))
+    ).all()
+    return {row.code: row.name for row in rows}
+
+
+def _household_members(session: Session, actor: Actor, person: Person) -> Sequence[Person]:
+    """The others in the household whom this actor may see: jurisdiction applies to each."""
+    if person.household_id is None or not actor.can(Permission.PERSONS_READ):
+        return []
+    return session.scalars(
+        select(Person)
+        .where(
+            Person.household_id == person.household_id,
+            Person.id != person.id,
+            Person.merged_into_id.is_(None),
+            in_jurisdiction(actor, Person.permanent_unit_code, Person.temporary_unit_code),
+        )
+        .order_by(Person.birth_year, Person.name_folded)
+        .limit(100)
+    ).all()
+
+
+def _person_view(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    person_id: uuid.UUID,
+    *,
+    document_values: Mapping[str, str] | None = None,
+    document_errors: Errors | None = None,
+    status_code: int = 200,
+) -> Response:
+    person = service.get_person(session=session, actor=actor, person_id=person_id)
+    codes = {c for c in (person.permanent_unit_code, person.temporary_unit_code) if c}
+    return render(
+        request,
+        "persons/detail.html",
+        {
+            "person": person,
+            "units": _unit_names(session, codes),
+            "members": _household_members(session, actor, person),
+            "document_values": document_values or {},
+            "document_errors": document_errors or {},
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
 def person_page(
     request: Request, person_id: uuid.UUID, actor: ActorDep, session: SessionDep
 ) -> Response:
+    return _person_view(request, session, actor, person_id)
+
+
+@router.post("/persons/{person_id}/documents", response_class=HTMLResponse)
+def add_document_submit(
+    request: Request,
+    person_id: uuid.UUID,
+    actor: ActorDep,
+    session: SessionDep,
+    values: FormValues,
+) -> Response:
+    actor.require(Permission.PERSONS_WRITE)
+    payload = {name: values.get(name) or None for name in DOCUMENT_FIELDS}
+    try:
+        data = DocumentInput.model_validate({**payload, "number": values.get("number", "")})
+        with session.begin_nested():
+            person = service.add_document(
+                session=session, actor=actor, person_id=person_id, data=data
+            )
+    except ValidationError as exc:
+        errors = _validation_errors(exc, DOCUMENT_FIELDS)
+        return _person_view(
+            request,
+            session,
+            actor,
+            person_id,
+            document_values=values,
+            document_errors=errors,
+            status_code=422,
+        )
+    except (Invalid, Conflict) as exc:
+        field = _field(exc.field, DOCUMENT_FIELDS) if isinstance(exc, Invalid) else "number"
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        return _person_view(
+            request,
+            session,
+            actor,
+            person_id,
+            document_values=values,
+            document_errors={field: reason},
+            status_code=exc.status_code,
+        )
+    return _redirect(f"/persons/{person.id}?notice=document-added")
+
+
+# Editing
+
+
+def _edit_form(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    person: Person,
+    values: Mapping[str, str],
+    errors: Errors | None = None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "persons/edit.html",
+        {
+            "person": person,
+            "values": values,
+            "errors": errors or {},
+            "units": _unit_choices(session, actor),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/persons/{person_id}/edit", response_class=HTMLResponse)
+def edit_form(
+    request: Request, person_id: uuid.UUID, actor: ActorDep, session: SessionDep
+) -> Response:
+    actor.require(Permission.PERSONS_WRITE)
     person = service.get_person(session=session, actor=actor, person_id=person_id)
-    codes = {c for c in (person.permanent_unit_code, person.temporary_unit_code) if c}
-    units = {u.code: u for u in session.query(AdminUnit).filter(AdminUnit.code.in_(codes))}
-    return render(request, "persons/detail.html", {"person": person, "units": units})
+    values = {
+        "full_name": person.full_name,
+        "birth_date": _birth_text(person),
+        "sex": person.sex or "",
+        "phone": person.phone or "",
+        "permanent_unit_code": person.permanent_unit_code or "",
+        "permanent_address": person.permanent_address,
+        "temporary_unit_code": person.temporary_unit_code or "",
+        "temporary_address": person.temporary_address,
+        "household_code": person.household_code or "",
+    }
+    return _edit_form(request, session, actor, person, values)
+
+
+@router.post("/persons/{person_id}/edit", response_class=HTMLResponse)
+def edit_submit(
+    request: Request,
+    person_id: uuid.UUID,
+    actor: ActorDep,
+    session: SessionDep,
+    values: FormValues,
+) -> Response:
+    actor.require(Permission.PERSONS_WRITE)
+    # Every field is on the form, so an emptied field clears the value.
+    payload = {name: values.get(name, "") for name in EDIT_FIELDS}
+    errors: Errors
+    try:
+        if not payload["full_name"]:
+            raise Invalid("full_name", "required")
+        data = PersonUpdate.model_validate(payload)
+        with session.begin_nested():
+            person = service.update_person(
+                session=session, actor=actor, person_id=person_id, data=data
+            )
+    except ValidationError as exc:
+        errors, status_code = _validation_errors(exc, EDIT_FIELDS), 422
+    except PhongdichError as exc:
+        if not isinstance(exc, Invalid | Conflict):
+            raise
+        field = _field(exc.field, EDIT_FIELDS) if isinstance(exc, Invalid) else "form"
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        errors, status_code = {field: reason}, exc.status_code
+    else:
+        return _redirect(f"/persons/{person.id}?notice=saved")
+    current = service.get_person(
+        session=session, actor=actor, person_id=person_id, audit_read=False
+    )
+    return _edit_form(request, session, actor, current, values, errors, status_code=status_code)

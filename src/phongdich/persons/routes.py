@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.importing import MAX_IMPORT_BYTES, ImportResult
@@ -16,6 +16,7 @@ from phongdich.persons.schemas import (
     CccdCardPublic,
     CccdQrInput,
     DocumentInput,
+    DocumentLookup,
     DuplicatePair,
     MergeInput,
     PersonInput,
@@ -119,15 +120,11 @@ def dismiss(body: MergeInput, actor: ActorDep, session: SessionDep) -> None:
     )
 
 
-@router.get("/by-document/{number}", response_model=PersonPublic)
-def by_document(
-    number: Annotated[str, Path(max_length=40)],
-    actor: ActorDep,
-    session: SessionDep,
-    nationality: Annotated[str | None, Query(max_length=3)] = None,
-) -> PersonPublic:
+@router.post("/lookup", response_model=PersonPublic)
+def lookup(body: DocumentLookup, actor: ActorDep, session: SessionDep) -> PersonPublic:
+    """Find the person holding a document. A POST, so the number never sits in a URL or a log."""
     person = service.find_by_document(
-        session=session, actor=actor, number=number, nationality=nationality
+        session=session, actor=actor, number=body.number, nationality=body.nationality
     )
     return PersonPublic.model_validate(person)
 

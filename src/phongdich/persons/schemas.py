@@ -57,6 +57,13 @@ class DocumentInput(BaseModel):
     nationality: str | None = Field(default=None, max_length=3)
 
 
+class DocumentLookup(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    number: str = Field(max_length=40)
+    nationality: str | None = Field(default=None, max_length=3)
+
+
 class DocumentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

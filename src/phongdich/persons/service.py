@@ -145,7 +145,7 @@ def document_owner(session: Session, document: Document) -> Person | None:
     )
 
 
-def visible(session: Session, actor: Actor, person: Person) -> bool:
+def visible(session: Session, actor: Actor, person: Person, units: UnitPaths | None = None) -> bool:
     """May this actor see this person at all? (Citizens: only themselves.)"""
     if actor.role is Role.CITIZEN:
         return actor.person_id is not None and actor.person_id == person.id
@@ -153,7 +153,7 @@ def visible(session: Session, actor: Actor, person: Person) -> bool:
         return False
     if actor.nationwide:
         return True
-    units = UnitPaths(session)
+    units = units or UnitPaths(session)
     return any(
         _inside(actor, units.path(code))
         for code in (person.permanent_unit_code, person.temporary_unit_code)
@@ -306,12 +306,13 @@ def update_person(
         document_number=main.number if main else "X000000",
         document_kind=main.kind if main else "passport",
         nationality=main.nationality if main else person.nationality,
-        full_name=changes.get("full_name") or person.full_name,
+        # An explicit null keeps a required field; an empty string is refused by normalise().
+        full_name=person.full_name if changes.get("full_name") is None else changes["full_name"],
         birth_date=changes.get("birth_date", _birth_text(person)),
         sex=changes.get("sex", person.sex),
         phone=changes.get("phone", person.phone),
         permanent_unit_code=changes.get("permanent_unit_code", person.permanent_unit_code),
-        permanent_address=changes.get("permanent_address") or person.permanent_address,
+        permanent_address=changes.get("permanent_address", person.permanent_address) or "",
         temporary_unit_code=changes.get("temporary_unit_code", person.temporary_unit_code),
         temporary_address=changes.get("temporary_address", person.temporary_address) or "",
         household_code=changes.get("household_code", person.household_code),

@@ -1,17 +1,20 @@
-"""Pages that belong to no single domain: home, login, logout."""
+"""Pages that belong to no single domain: home, login, logout, the outbox's dead letters."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from phongdich import events
+from phongdich.auth.roles import Permission
 from phongdich.auth.service import authenticate, issue_token, revoke_token
 from phongdich.config import get_settings
-from phongdich.deps import SESSION_COOKIE, OptionalActorDep, SessionDep
+from phongdich.deps import SESSION_COOKIE, ActorDep, OptionalActorDep, SessionDep
 from phongdich.errors import Unauthorized
+from phongdich.web.forms import FormValues
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,20 +40,18 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
-    request: Request,
-    session: SessionDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-) -> Response:
+def login(request: Request, session: SessionDep, values: FormValues) -> Response:
+    username = values.get("username", "")[:64]
+    next_page = _safe_next(values.get("next", "/")[:500])
     try:
-        user = authenticate(session=session, username=username, password=password)
+        user = authenticate(
+            session=session, username=username, password=values.get("password", "")[:200]
+        )
     except Unauthorized:
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "username": username, "failed": True},
+            {"next": next_page, "username": username, "failed": True},
             status_code=401,
         )
     hours = get_settings().session_hours
@@ -61,7 +62,7 @@ def login(
         label="web login",
         lifetime=timedelta(hours=hours),
     )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(next_page, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -81,3 +82,16 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/admin/events", response_class=HTMLResponse)
+def dead_letters_page(request: Request, actor: ActorDep, session: SessionDep) -> Response:
+    actor.require(Permission.EVENTS_ADMIN)
+    return render(request, "dead_letters.html", {"letters": events.dead_letters(session)})
+
+
+@router.post("/admin/events/{delivery_id}/retry")
+def retry_dead_letter(delivery_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> Response:
+    actor.require(Permission.EVENTS_ADMIN)
+    events.retry_dead(session, delivery_id)
+    return RedirectResponse("/admin/events?notice=retried", status_code=303)

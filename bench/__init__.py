@@ -1,0 +1,1 @@
+"""Reproducible benchmarks, one module per capability; run with `python -m bench NAME`."""

@@ -1,0 +1,105 @@
+"""Vietnamese for the reasons services give in English (`Invalid.reason`, error messages).
+
+Services speak English so the API, the CLI and the logs stay one language; officials read the
+reasons on pages in their own. The messages here are extracted into the catalogue like any
+template string. A reason not listed here (or changed in a service) is shown in English, which
+is a gap in the translation, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from phongdich.web import i18n
+
+
+def N_(message: str) -> str:  # noqa: N802  (gettext's name for "mark for extraction")
+    """Marks a message for extraction without translating it here."""
+    return message
+
+
+# Reasons that are fixed text.
+FIXED = (
+    N_("required"),
+    N_("empty"),
+    N_("empty file"),
+    N_("ddmmyyyy"),
+    N_("a name has no digits"),
+    N_("a CCCD number has exactly 12 digits"),
+    N_("a CCCD has 12 digits and a CMND 9 or 12"),
+    N_("a CMND number has 9 or 12 digits"),
+    N_("a passport number has 6-12 letters and digits"),
+    N_("required with a passport number"),
+    N_("a three-letter ISO country code such as VNM, USA, KOR"),
+    N_("male or female (Nam / Nữ)"),
+    N_("a date as YYYY-MM-DD or DD/MM/YYYY, or a year alone"),
+    N_("between 1900 and today"),
+    N_("a Vietnamese phone number: 10 digits starting with 0 (or +84)"),
+    N_("a person you register must live in your jurisdiction"),
+    N_(
+        "this document number is registered to a person outside your jurisdiction; "
+        "ask an official of their unit to transfer them"
+    ),
+    N_(
+        "registered to a person outside your jurisdiction; "
+        "ask an official of their unit to transfer them"
+    ),
+    N_(
+        "this document number belongs to another person; "
+        "merge the two records if they are the same person"
+    ),
+    N_("a person cannot be merged into themselves"),
+    N_("these records were already merged"),
+    N_("not a record id"),
+    N_("login required"),
+    N_("your role may not do this"),
+)
+
+# Reasons with a value in them: the English pattern, and the message with the same names.
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"a CCCD number starts with a province code; (?P<code>\S+) is none"),
+        N_("a CCCD number starts with a province code; %(code)s is none"),
+    ),
+    (re.compile(r"the CCCD number says male"), N_("the CCCD number says male")),
+    (re.compile(r"the CCCD number says female"), N_("the CCCD number says female")),
+    (
+        re.compile(r"the CCCD number says born in (?P<year>\d+)"),
+        N_("the CCCD number says born in %(year)s"),
+    ),
+    (re.compile(r"(?P<text>.+) is not a real date"), N_("%(text)s is not a real date")),
+    (
+        re.compile(r"no admin unit with code (?P<code>.+)"),
+        N_("no admin unit with code %(code)s"),
+    ),
+    (
+        re.compile(r"a CCCD QR has 7 fields separated by '\|'; this has (?P<count>\d+)"),
+        N_("a CCCD QR has 7 fields separated by '|'; this has %(count)s"),
+    ),
+    (
+        re.compile(r"not UTF-8 text \(byte (?P<byte>\d+)\); save the CSV as UTF-8"),
+        N_("not UTF-8 text (byte %(byte)s); save the CSV as UTF-8"),
+    ),
+    (
+        re.compile(r"missing columns: (?P<missing>.*) \(header: (?P<header>.*)\)"),
+        N_("missing columns: %(missing)s (the first line has: %(header)s)"),
+    ),
+    (
+        re.compile(r"the same document is on line (?P<line>\d+) with other details"),
+        N_("the same document is on line %(line)s with other details"),
+    ),
+    (
+        re.compile(r"person (?P<key>\S+) not found"),
+        N_("person %(key)s not found, or outside your jurisdiction"),
+    ),
+    (re.compile(r"larger than (?P<size>\d+) MB"), N_("larger than %(size)s MB")),
+)
+
+
+def translate(reason: str) -> str:
+    """The reason in the page's language, or as the service wrote it."""
+    for pattern, message in PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return i18n.gettext_(message) % match.groupdict()
+    return i18n.gettext_(reason)
