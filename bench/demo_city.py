@@ -9,64 +9,30 @@ Generating the rows in memory, with no database at all, is timed too.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bench.harness import Result, Stopwatch, fresh_database, load_admin_tree, per_second
-from phongdich.db import Database, utcnow
-from phongdich.demo.city import CHUNK, _communes, _Generator, build_demo
-from phongdich.persons.models import Household, IdentityDocument, Person
+from phongdich.db import Database
+from phongdich.demo import city
+from phongdich.demo.city import Rows, build_demo
+from phongdich.persons.models import Person
 
 FULL_PEOPLE = 100_000
 QUICK_PEOPLE = 10_000
 SEED = 1
 PROMISE_SECONDS = 60.0  # the 100,000-person demo builds in under a minute on 2 cores
 
-Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 
-
-def generate(database: Database, people: int, seed: int = SEED) -> Rows:
-    """The households, persons and documents `build_demo` writes, built the same way."""
+def generate(database: Database, people: int, seed: int = SEED) -> list[Rows]:
+    """The rows `build_demo` writes, from the same generator, kept in memory."""
     with database.transaction() as session:
-        city, other = _communes(session)
-    generator = _Generator(seed, city, other)
-    households: list[dict[str, Any]] = []
-    persons: list[dict[str, Any]] = []
-    documents: list[dict[str, Any]] = []
-    now = utcnow()
-    index = 0
-    while len(persons) < people:
-        index += 1
-        household, members = generator.household(index)
-        households.append(household)
-        for member in members[: people - len(persons)]:
-            province = member.pop("_province")
-            member["created_at"] = member["updated_at"] = now
-            persons.append(member)
-            documents.append(
-                {
-                    "id": generator.uuid(),
-                    "person_id": member["id"],
-                    "kind": "cccd",
-                    "number": generator.cccd(province, member["sex"], member["birth_date"]),
-                    "nationality": "VNM",
-                    "issued_on": None,
-                    "created_at": now,
-                }
-            )
-    return households, persons, documents
+        return list(city.generate(session, people=people, seed=seed))
 
 
-def _insert(database: Database, rows: Rows) -> None:
-    households, persons, documents = rows
+def _insert(database: Database, chunks: list[Rows]) -> None:
     with database.transaction() as session:
-        # Households first, then people in the demo's chunks: the foreign keys always hold.
-        for start in range(0, len(households), CHUNK):
-            session.execute(insert(Household), households[start : start + CHUNK])
-        for start in range(0, len(persons), CHUNK):
-            session.execute(insert(Person), persons[start : start + CHUNK])
-            session.execute(insert(IdentityDocument), documents[start : start + CHUNK])
+        for rows in chunks:
+            city.insert_rows(session, rows)
 
 
 def _count(database: Database) -> int:

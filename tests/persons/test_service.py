@@ -448,3 +448,21 @@ def test_add_document_conflicts_and_mismatches(session: Session) -> None:
         .where(IdentityDocument.person_id == person.id)
     )
     assert stored == 1
+
+
+def test_household_members_are_scoped_and_audited(session: Session) -> None:
+    _, officer = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)
+    head = make_person(session, household_code="HK-TEST-1", permanent_unit_code=PHUC_XA)
+    spouse = make_person(
+        session, household_code="HK-TEST-1", permanent_unit_code=PHUC_XA, full_name="Lê Thị Hoa",
+        sex="female",
+    )
+    # A member registered in another commune stays invisible to this commune's officer.
+    elsewhere = make_person(session, household_code="HK-TEST-1", permanent_unit_code=TRUC_BACH)
+    members = service.household_members(session=session, actor=officer, person=head)
+    assert [m.id for m in members] == [spouse.id]
+    everyone = service.household_members(session=session, actor=ADMIN, person=head)
+    assert {m.id for m in everyone} == {spouse.id, elsewhere.id}
+    session.flush()
+    reads = audit_entries(session, object_id=str(spouse.id))
+    assert any(e.action == "read" and e.username == officer.username for e in reads)

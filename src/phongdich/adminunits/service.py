@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
-from phongdich.auth.actor import Actor
+from phongdich.auth.actor import Actor, units_within
 from phongdich.auth.roles import Permission
 from phongdich.errors import Invalid, NotFound
 from phongdich.importing import ImportReport, read_source, rows
@@ -263,3 +263,30 @@ def label(unit: AdminUnit | None, lineage: Sequence[AdminUnit] = ()) -> str:
     if unit is None:
         return ""
     return ", ".join([unit.name, *(u.name for u in reversed(lineage))])
+
+
+def names(*, session: Session, codes: set[str]) -> dict[str, str]:
+    """Code -> name for display."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(codes))
+    ).all()
+    return {row.code: row.name for row in rows}
+
+
+def units_under(*, session: Session, actor: Actor, limit: int = 1000) -> Sequence[AdminUnit]:
+    """The actor's own unit and those below it (empty for nationwide actors: too many to list)."""
+    within = units_within(actor)
+    if within is None:
+        return []
+    return session.scalars(
+        select(AdminUnit).where(within).order_by(AdminUnit.path).limit(limit)
+    ).all()
+
+
+def is_leaf(*, session: Session, code: str) -> bool:
+    """A unit with no units below it: a commune in the 2021 tree."""
+    return (
+        session.scalar(select(AdminUnit.code).where(AdminUnit.parent_code == code).limit(1)) is None
+    )

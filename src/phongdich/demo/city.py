@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -43,7 +44,10 @@ CITY_CCCD_PREFIX = "001"
 DEMO_DISTRICT = "001"  # Quận Ba Đình
 DEMO_COMMUNES = ("00001", "00004")  # Phường Phúc Xá, Phường Trúc Bạch
 CHUNK = 5000
-TODAY = date(2021, 9, 13)  # the seed reports' day: ages are as of then
+TODAY = date(2021, 9, 13)
+DUPLICATE_SHARE = (
+    0.004  # adults registered a second time  # the seed reports' day: ages are as of then
+)
 
 
 @dataclass
@@ -69,6 +73,8 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
 
 
 class _Generator:
+    """Households, people and their documents, from one seeded random stream."""
+
     def __init__(
         self, seed: int, communes: list[str], other_communes: dict[str, list[str]]
     ) -> None:
@@ -87,6 +93,13 @@ class _Generator:
         prefix = f"0{province}{marker}{born.year % 100:02d}"
         while True:
             number = prefix + f"{self.rng.randrange(1_000_000):06d}"
+            if number not in self.used_numbers:
+                self.used_numbers.add(number)
+                return number
+
+    def cmnd(self) -> str:
+        while True:
+            number = f"{self.rng.randrange(10**8, 10**9)}"
             if number not in self.used_numbers:
                 self.used_numbers.add(number)
                 return number
@@ -115,7 +128,9 @@ class _Generator:
             f"phố {self.rng.choice(STREETS)}"
         )
 
-    def household(self, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def household(
+        self, index: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         """A household and its members: a couple, children, sometimes grandparents or a lodger."""
         rng = self.rng
         roll = rng.random()
@@ -170,7 +185,8 @@ class _Generator:
             province = rng.choice(self.other_provinces)
             permanent_unit = rng.choice(self.other[province])
             permanent_address = f"Thôn {rng.randrange(1, 15)}"
-        people = []
+        people: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []
         for sex, born, fam in members:
             full_name = self.name(fam, sex)
             adult = (TODAY - born).days >= 14 * 365
@@ -191,10 +207,30 @@ class _Generator:
                     "address_folded": fold(address),
                     "household_id": household["id"],
                     "merged_into_id": None,
-                    "_province": province,
                 }
             )
-        return household, people
+            documents.append(self.document(people[-1], "cccd", province))
+            if adult and rng.random() < DUPLICATE_SHARE:
+                # The same person registered twice, the second time with an old CMND: the
+                # kind of record official lists were full of, for the duplicates page.
+                twin = dict(people[-1], id=self.uuid(), household_id=None)
+                people.append(twin)
+                documents.append(self.document(twin, "cmnd", province))
+        return household, people, documents
+
+    def document(self, person: dict[str, Any], kind: str, province: str) -> dict[str, Any]:
+        if kind == "cccd":
+            number = self.cccd(province, person["sex"], person["birth_date"])
+        else:
+            number = self.cmnd()
+        return {
+            "id": self.uuid(),
+            "person_id": person["id"],
+            "kind": kind,
+            "number": number,
+            "nationality": "VNM",
+            "issued_on": None,
+        }
 
 
 def _ensure_units(session: Session) -> None:
@@ -240,14 +276,54 @@ DEMO_USERS: tuple[tuple[str, Role, str | None, str], ...] = (
 )
 
 
+@dataclass
+class Rows:
+    """One chunk of the demo city, ready for Core bulk inserts (parents before children)."""
+
+    households: list[dict[str, Any]] = field(default_factory=list)
+    persons: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+
+def generate(session: Session, *, people: int, seed: int, chunk: int = CHUNK) -> Iterator[Rows]:
+    """The city's rows in chunks of about `chunk` people; needs the 2021 tree loaded."""
+    city, other = _communes(session)
+    generator = _Generator(seed, city, other)
+    now = utcnow()
+    rows, made, index = Rows(), 0, 0
+    while made < people:
+        index += 1
+        household, members, documents = generator.household(index)
+        members = members[: people - made]
+        kept = {m["id"] for m in members}
+        rows.households.append(household)
+        for member in members:
+            member["created_at"] = member["updated_at"] = now
+        rows.persons.extend(members)
+        rows.documents.extend(dict(d, created_at=now) for d in documents if d["person_id"] in kept)
+        made += len(members)
+        if len(rows.persons) >= chunk:
+            yield rows
+            rows = Rows()
+    if rows.persons:
+        yield rows
+
+
+def insert_rows(session: Session, rows: Rows) -> None:
+    if rows.households:
+        session.execute(insert(Household), rows.households)
+    if rows.persons:
+        session.execute(insert(Person), rows.persons)
+    if rows.documents:
+        session.execute(insert(IdentityDocument), rows.documents)
+
+
 def build_demo(database: Database, *, people: int, seed: int, progress: bool = False) -> DemoResult:
     """Refuses a database that already has people: a demo never mixes with real records."""
     with database.transaction() as session:
         if has_people(session):
             raise Conflict("the database already has people; the demo needs an empty one")
         _ensure_units(session)
-        city, other = _communes(session)
-    generator = _Generator(seed, city, other)
     result = DemoResult(people=0, households=0)
     bar = Progress(
         TextColumn("demo city"),
@@ -259,57 +335,18 @@ def build_demo(database: Database, *, people: int, seed: int, progress: bool = F
     )
     with bar, database.transaction() as session:
         task = bar.add_task("people", total=people)
-        households: list[dict[str, Any]] = []
-        persons: list[dict[str, Any]] = []
-        documents: list[dict[str, Any]] = []
-        now = utcnow()
-
-        def flush() -> None:
-            if households:
-                session.execute(insert(Household), households)
-            if persons:
-                session.execute(insert(Person), persons)
-            if documents:
-                session.execute(insert(IdentityDocument), documents)
-            households.clear()
-            persons.clear()
-            documents.clear()
-
-        index = 0
-        while result.people < people:
-            index += 1
-            household, members = generator.household(index)
-            members = members[: people - result.people]
-            households.append(household)
-            for member in members:
-                province = member.pop("_province")
-                member["created_at"] = member["updated_at"] = now
-                persons.append(member)
-                documents.append(
-                    {
-                        "id": generator.uuid(),
-                        "person_id": member["id"],
-                        "kind": "cccd",
-                        "number": generator.cccd(province, member["sex"], member["birth_date"]),
-                        "nationality": "VNM",
-                        "issued_on": None,
-                        "created_at": now,
-                    }
-                )
-            result.people += len(members)
-            result.households += 1
-            if len(persons) >= CHUNK:
-                flush()
-                bar.update(task, completed=result.people)
-        flush()
-        bar.update(task, completed=result.people)
+        for rows in generate(session, people=people, seed=seed):
+            insert_rows(session, rows)
+            result.people += len(rows.persons)
+            result.households += len(rows.households)
+            bar.update(task, completed=result.people)
         citizen_id = session.scalar(
             select(Person.id)
             .where(Person.permanent_unit_code == DEMO_COMMUNES[0], Person.phone.is_not(None))
             .order_by(Person.name_folded)
             .limit(1)
         )
-        result.users = _users(session, generator.rng, citizen_id)
+        result.users = _users(session, random.Random(seed), citizen_id)
     return result
 
 

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phongdich.adminunits import service as units
 from phongdich.adminunits.models import AdminUnit
-from phongdich.auth.actor import Actor, in_jurisdiction, units_within
+from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
@@ -72,22 +72,14 @@ def _redirect(url: str) -> RedirectResponse:
 
 def _unit_choices(session: Session, actor: Actor) -> Sequence[AdminUnit]:
     """Units an official may register people in, for the unit-code suggestions."""
-    within = units_within(actor)
-    if within is None:
-        return []
-    return session.scalars(
-        select(AdminUnit).where(within).order_by(AdminUnit.path).limit(MAX_UNIT_CHOICES)
-    ).all()
+    return units.units_under(session=session, actor=actor, limit=MAX_UNIT_CHOICES)
 
 
 def _home_commune(session: Session, actor: Actor) -> str:
     """A commune officer registers people of their own commune: start with its code."""
     if actor.unit_code is None:
         return ""
-    has_children = session.scalar(
-        select(AdminUnit.code).where(AdminUnit.parent_code == actor.unit_code).limit(1)
-    )
-    return "" if has_children else actor.unit_code
+    return actor.unit_code if units.is_leaf(session=session, code=actor.unit_code) else ""
 
 
 def _birth_text(person: Person) -> str:
@@ -122,6 +114,9 @@ def search_page(
         "persons/search.html",
         {
             "people": people,
+            "unit_names": units.names(
+                session=session, codes={p.unit_code for p in people if p.unit_code}
+            ),
             "total": total,
             "q": q,
             "unit": unit,
@@ -294,7 +289,7 @@ def _duplicates_page(
     return render(
         request,
         "persons/duplicates.html",
-        {"pairs": pairs, "units": _unit_names(session, codes), "error": error},
+        {"pairs": pairs, "units": units.names(session=session, codes=codes), "error": error},
         status_code=status_code,
     )
 
@@ -352,32 +347,6 @@ def dismiss_submit(
 # One person
 
 
-def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(
-        select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(codes))
-    ).all()
-    return {row.code: row.name for row in rows}
-
-
-def _household_members(session: Session, actor: Actor, person: Person) -> Sequence[Person]:
-    """The others in the household whom this actor may see: jurisdiction applies to each."""
-    if person.household_id is None or not actor.can(Permission.PERSONS_READ):
-        return []
-    return session.scalars(
-        select(Person)
-        .where(
-            Person.household_id == person.household_id,
-            Person.id != person.id,
-            Person.merged_into_id.is_(None),
-            in_jurisdiction(actor, Person.permanent_unit_code, Person.temporary_unit_code),
-        )
-        .order_by(Person.birth_year, Person.name_folded)
-        .limit(100)
-    ).all()
-
-
 def _person_view(
     request: Request,
     session: Session,
@@ -395,8 +364,8 @@ def _person_view(
         "persons/detail.html",
         {
             "person": person,
-            "units": _unit_names(session, codes),
-            "members": _household_members(session, actor, person),
+            "units": units.names(session=session, codes=codes),
+            "members": service.household_members(session=session, actor=actor, person=person),
             "document_values": document_values or {},
             "document_errors": document_errors or {},
         },

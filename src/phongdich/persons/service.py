@@ -391,3 +391,29 @@ def add_document(
         detail=f"added {document.kind} document",
     )
     return person
+
+
+def household_members(*, session: Session, actor: Actor, person: Person) -> Sequence[Person]:
+    """The others in the person's household whom this actor may see (jurisdiction per member)."""
+    if person.household_id is None or not actor.can(Permission.PERSONS_READ):
+        return []
+    members = session.scalars(
+        select(Person)
+        .where(
+            Person.household_id == person.household_id,
+            Person.id != person.id,
+            Person.merged_into_id.is_(None),
+            in_jurisdiction(actor, Person.permanent_unit_code, Person.temporary_unit_code),
+        )
+        .order_by(Person.birth_year, Person.name_folded)
+        .limit(100)
+    ).all()
+    audit.record_many(
+        session,
+        actor,
+        "read",
+        "person",
+        [(m.id, m.unit_code) for m in members],
+        detail=f"listed as household member of {person.id}",
+    )
+    return members
