@@ -454,7 +454,10 @@ def test_household_members_are_scoped_and_audited(session: Session) -> None:
     _, officer = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)
     head = make_person(session, household_code="HK-TEST-1", permanent_unit_code=PHUC_XA)
     spouse = make_person(
-        session, household_code="HK-TEST-1", permanent_unit_code=PHUC_XA, full_name="Lê Thị Hoa",
+        session,
+        household_code="HK-TEST-1",
+        permanent_unit_code=PHUC_XA,
+        full_name="Lê Thị Hoa",
         sex="female",
     )
     # A member registered in another commune stays invisible to this commune's officer.
