@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,31 +75,41 @@ def _load_reference_tree(database: Database) -> None:
         units_service.load_units(session=session, actor=system_actor("tests"), units=rows)
 
 
+@contextmanager
+def migrated_database(backend: str, folder: Path) -> Iterator[Database]:
+    """An empty, migrated database on `backend`, removed afterwards.
+
+    PostgreSQL gets a fresh database on the test server; without one the test is skipped with
+    the reason (or fails, where PHONGDICH_TEST_REQUIRE_POSTGRES=1 says PostgreSQL must be there).
+    """
+    name: str | None = None
+    if backend == "sqlite":
+        database = Database(f"sqlite:///{folder / 'test.db'}")
+    else:
+        created = _create_postgres_database()
+        if isinstance(created, str):
+            if _postgres_required():
+                pytest.fail(created)
+            pytest.skip(created)
+        url, name = created
+        database = Database(url)
+    try:
+        upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+        if name is not None:
+            _drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
     """A migrated database with a small reference admin tree, one per backend per run."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "test.db"
-        db = Database(f"sqlite:///{path}")
-        upgrade(db)
+    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as db:
         _load_reference_tree(db)
         yield db
-        db.dispose()
-        return
-    created = _create_postgres_database()
-    if isinstance(created, str):
-        if _postgres_required():
-            pytest.fail(created)
-        pytest.skip(created)
-    url, name = created
-    db = Database(url)
-    upgrade(db)
-    _load_reference_tree(db)
-    yield db
-    db.dispose()
-    _drop_postgres_database(name)
 
 
 @pytest.fixture

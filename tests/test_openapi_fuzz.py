@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +25,8 @@ from phongdich.auth.models import User
 from phongdich.auth.roles import Role
 from phongdich.auth.service import issue_token
 from phongdich.config import Settings
-from phongdich.db import Database, upgrade
-from tests.conftest import (
-    _create_postgres_database,
-    _drop_postgres_database,
-    _load_reference_tree,
-    _postgres_required,
-)
+from phongdich.db import Database
+from tests.conftest import _load_reference_tree, migrated_database
 from tests.factories import HANG_BAC, PHUC_XA, TRUC_BACH, make_person, make_user
 
 ROLES = {
@@ -66,24 +60,8 @@ def _seed(database: Database) -> dict[str, User]:
 def fuzz_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FuzzTarget]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-        database = Database(f"sqlite:///{path}")
-        upgrade(database)
+    with migrated_database(request.param, tmp_path_factory.mktemp("fuzz")) as database:
         yield FuzzTarget(database, _seed(database))
-        database.dispose()
-        return
-    created = _create_postgres_database()
-    if isinstance(created, str):
-        if _postgres_required():
-            pytest.fail(created)
-        pytest.skip(created)
-    url, name = created
-    database = Database(url)
-    upgrade(database)
-    yield FuzzTarget(database, _seed(database))
-    database.dispose()
-    _drop_postgres_database(name)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ one built city per backend for the read-only checks, and fresh ones to rebuild i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
@@ -14,12 +15,12 @@ from sqlalchemy import func, select
 
 from phongdich.auth.roles import Role
 from phongdich.auth.service import authenticate
-from phongdich.db import Database, upgrade
+from phongdich.db import Database
 from phongdich.demo.city import DEMO_COMMUNES, DemoResult, build_demo
 from phongdich.errors import Conflict
 from phongdich.persons.documents import cccd_facts, check_cccd_matches
 from phongdich.persons.models import Household, IdentityDocument, Person
-from tests.conftest import _create_postgres_database, _drop_postgres_database, _postgres_required
+from tests.conftest import migrated_database
 
 PEOPLE = 300
 SEED = 7
@@ -38,29 +39,13 @@ def fresh_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], Database]]:
     """Makes empty migrated databases on one backend; all are removed at the end."""
-    made: list[tuple[Database, str | None]] = []
+    with ExitStack() as stack:
 
-    def make() -> Database:
-        if request.param == "sqlite":
-            database = Database(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
-            made.append((database, None))
-        else:
-            created = _create_postgres_database()
-            if isinstance(created, str):
-                if _postgres_required():
-                    pytest.fail(created)
-                pytest.skip(created)
-            url, name = created
-            database = Database(url)
-            made.append((database, name))
-        upgrade(database)
-        return database
+        def make() -> Database:
+            folder = tmp_path_factory.mktemp("demo")
+            return stack.enter_context(migrated_database(request.param, folder))
 
-    yield make
-    for database, name in made:
-        database.dispose()
-        if name is not None:
-            _drop_postgres_database(name)
+        yield make
 
 
 @pytest.fixture(scope="module")

@@ -124,15 +124,7 @@ def import_persons(*, session: Session, actor: Actor, source: bytes | str | Path
                     session.add(household)
                     households[data.household_code] = household
             if owner_id is None:
-                person = Person(**data.fields)
-                person.household = household
-                person.documents.append(
-                    IdentityDocument(
-                        kind=data.document.kind,
-                        number=data.document.number,
-                        nationality=data.document.nationality,
-                    )
-                )
+                person = data.new_person(household)
                 session.add(person)
                 created.append((person, person.unit_code))
                 continue

@@ -61,6 +61,19 @@ class NormalisedPerson:
             "address_folded": fold(current_address),
         }
 
+    def new_person(self, household: Household | None) -> Person:
+        """A Person with its identity document, not yet added to a session."""
+        person = Person(**self.fields)
+        person.household = household
+        person.documents.append(
+            IdentityDocument(
+                kind=self.document.kind,
+                number=self.document.number,
+                nationality=self.document.nationality,
+            )
+        )
+        return person
+
 
 class UnitPaths:
     """Admin-unit paths looked up once per code: imports touch the same few units many times."""
@@ -181,21 +194,15 @@ def register_person(
 
 
 def create_from(session: Session, actor: Actor, data: NormalisedPerson) -> Person:
-    person = Person(**data.fields)
+    household = None
     if data.household_code:
-        person.household = _household(
+        household = _household(
             session,
             data.household_code,
-            person.unit_code,
+            data.temporary_unit_code or data.permanent_unit_code,
             data.temporary_address or data.permanent_address,
         )
-    person.documents.append(
-        IdentityDocument(
-            kind=data.document.kind,
-            number=data.document.number,
-            nationality=data.document.nationality,
-        )
-    )
+    person = data.new_person(household)
     session.add(person)
     session.flush()
     return person
