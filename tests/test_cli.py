@@ -274,3 +274,29 @@ def test_worker_once_and_dead_letters(db_file: Path) -> None:
     letters = run("events", "dead-letters")
     assert letters.exit_code == 0
     assert "delivery" in letters.stdout
+
+
+def test_users_set_password_ends_old_tokens(tree: Path, db_file: Path) -> None:
+    args = ["users", "create", "--username", "resetme", "--role", "citizen", "--password-stdin"]
+    assert run(*args, input="first password\n").exit_code == 0
+    old_token = run("users", "token", "resetme").stdout.strip()
+    changed = run("users", "set-password", "resetme", "--password-stdin", input="second one!\n")
+    assert changed.exit_code == 0, changed.output
+    database = Database(f"sqlite:///{db_file}")
+    try:
+        from phongdich.auth.service import actor_for_token, authenticate
+        from phongdich.errors import Unauthorized
+
+        with database.transaction() as session:
+            assert authenticate(session=session, username="resetme", password="second one!")
+            with pytest.raises(Unauthorized):
+                authenticate(session=session, username="resetme", password="first password")
+            with pytest.raises(Unauthorized):
+                actor_for_token(session=session, token=old_token)
+    finally:
+        database.dispose()
+    short = run("users", "set-password", "resetme", "--password-stdin", input="short\n")
+    assert short.exit_code == 2
+    assert one_line_error(short) == "error: password: at least 8 characters"
+    ghost = run("users", "set-password", "ghost", "--password-stdin", input="long enough\n")
+    assert one_line_error(ghost) == "error: user ghost not found"

@@ -116,7 +116,11 @@ def serve(
                 result = build_demo(db, people=people, seed=seed, progress=True)
             result.print(console)
         else:
-            console.print("The database already has people: serving it as it is.")
+            console.print(
+                "The database already has people: serving it as it is. The demo users' "
+                "passwords were printed when it was built; set a new one with "
+                "`phongdich users set-password USER --password-stdin`."
+            )
     console.print(f"phongdich on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         create_app(database=db, migrate=False),
@@ -281,6 +285,28 @@ def users_create(
             full_name=full_name,
         )
         console.print(f"created user {user.username} ({user.role}, unit {user.unit_code or '-'})")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="The user whose password changes.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password (read from stdin); the user's web sessions and API tokens end."""
+    from phongdich.auth.actor import system_actor
+    from phongdich.auth.service import set_password
+
+    if not password_stdin:
+        raise fail("pass the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    db = database()
+    with cli_errors(), db.transaction() as session:
+        user = set_password(
+            session=session, actor=system_actor(), username=username, password=password
+        )
+        console.print(f"password of {user.username} changed; their sessions and API tokens ended")
 
 
 @users_app.command("token")

@@ -89,6 +89,35 @@ def create_user(
     return user
 
 
+def set_password(*, session: Session, actor: Actor, username: str, password: str) -> User:
+    """A new password ends every web session and API token the user had (devices keep theirs)."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user_by_username(session=session, username=username)
+    if not actor.nationwide:
+        unit = session.get(AdminUnit, user.unit_code) if user.unit_code else None
+        if (
+            unit is None
+            or actor.unit_path is None
+            or not (unit.path + "/").startswith(actor.unit_path + "/")
+        ):
+            raise NotFound("user", username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    now = utcnow()
+    for token in session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id,
+            ApiToken.kind.in_(("session", "api")),
+            ApiToken.revoked_at.is_(None),
+        )
+    ):
+        token.revoked_at = now
+    session.flush()
+    audit.record(session, actor, "set-password", "user", user.id, unit_code=user.unit_code)
+    return user
+
+
 def get_user_by_username(*, session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
