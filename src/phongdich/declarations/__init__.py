@@ -1,0 +1,1 @@
+"""Health declarations: what a citizen declares about symptoms, exposures and travel."""
