@@ -19,6 +19,7 @@ from bench.harness import Result, describe
 BENCHMARKS = {
     "persons_registration": "Register people through the service layer vs a raw bulk insert",
     "demo_city": "Build the demo city (build_demo) vs inserting the same pre-generated rows",
+    "credentials": "Verify health passes vs bare ECDSA-P256 verify; issue passes via the service",
 }
 
 Runner = Callable[..., Result]

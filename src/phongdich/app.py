@@ -131,6 +131,11 @@ def create_app(
     from phongdich.adminunits import routes as adminunit_routes
     from phongdich.auth import pages as auth_pages
     from phongdich.auth import routes as auth_routes
+    from phongdich.credentials import pages as credential_pages
+    from phongdich.credentials import routes as credential_routes
+    from phongdich.credentials import status_routes as health_status_routes
+    from phongdich.declarations import pages as declaration_pages
+    from phongdich.declarations import routes as declaration_routes
     from phongdich.persons import pages as person_pages
     from phongdich.persons import routes as person_routes
     from phongdich.web import pages as web_pages
@@ -141,10 +146,15 @@ def create_app(
         auth_routes,
         adminunit_routes,
         person_routes,
+        credential_routes,
+        declaration_routes,
+        health_status_routes,
         web_pages,
         auth_pages,
         adminunit_pages,
         person_pages,
+        declaration_pages,
+        credential_pages,
     ):
         app.include_router(module.router)
     return app

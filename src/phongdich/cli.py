@@ -393,5 +393,10 @@ def demo(
     result.print(console)
 
 
+from phongdich.credentials.commands import credential_app  # noqa: E402  (uses this module)
+
+app.add_typer(credential_app, name="credential")
+
+
 def main() -> None:
     app()

@@ -36,6 +36,7 @@ def load(module_name: str) -> None:
 
 
 def load_models() -> None:
+    import phongdich.credentials.status  # health facts and colour rule sets
     import phongdich.events  # noqa: F401  (the outbox tables)
 
     load("models")

@@ -8,7 +8,8 @@ attempt leaves nothing behind when the request's transaction commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -347,6 +348,30 @@ def dismiss_submit(
 # One person
 
 
+@dataclass(frozen=True)
+class PersonSection:
+    """A section a higher domain adds to the person page: its template and what it shows."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+SectionProvider = Callable[[Session, Actor, Person], PersonSection | None]
+# Higher domains (declarations, …) may not be imported here; they register their sections
+# when their pages module is imported, and the page shows them in registration order.
+PERSON_PAGE_SECTIONS: dict[str, SectionProvider] = {}
+
+
+def person_page_section(name: str) -> Callable[[SectionProvider], SectionProvider]:
+    """Register a provider of a person-page section; it returns None to show nothing."""
+
+    def decorator(provider: SectionProvider) -> SectionProvider:
+        PERSON_PAGE_SECTIONS[name] = provider
+        return provider
+
+    return decorator
+
+
 def _person_view(
     request: Request,
     session: Session,
@@ -366,6 +391,11 @@ def _person_view(
             "person": person,
             "units": units.names(session=session, codes=codes),
             "members": service.household_members(session=session, actor=actor, person=person),
+            "sections": [
+                section
+                for provider in PERSON_PAGE_SECTIONS.values()
+                if (section := provider(session, actor, person)) is not None
+            ],
             "document_values": document_values or {},
             "document_errors": document_errors or {},
         },
