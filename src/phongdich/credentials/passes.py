@@ -324,7 +324,10 @@ def qr(text: str) -> segno.QRCode:
 
 def qr_svg(text: str, *, scale: int = 4) -> str:
     buffer = io.BytesIO()
-    qr(text).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True)
+    # No fixed size, only a viewBox: the page sizes it (large on a phone, 5 cm on paper).
+    qr(text).save(
+        buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, omitsize=True
+    )
     return buffer.getvalue().decode("utf-8")
 
 
