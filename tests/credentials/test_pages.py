@@ -74,6 +74,11 @@ def test_printable_card_for_officials(client: TestClient, session: Session) -> N
     card = client.get(f"/persons/{person.id}/pass-card")
     assert card.status_code == 200
     assert "Phạm Văn Đồng" in card.text
-    assert "width:5cm" in card.text
+    # The QR has only a viewBox, so the stylesheet sizes it: 5 cm wide when printed.
+    assert "viewBox=" in card.text
+    assert '<svg width=' not in card.text
+    css = client.get("/static/style.css").text
+    assert "@media print" in css
+    assert ".health-pass .qr { width: 5cm; }" in css
     other = make_person(session, permanent_unit_code=TAN_DINH)
     assert client.get(f"/persons/{other.id}/pass-card").status_code == 404
