@@ -76,7 +76,7 @@ def test_printable_card_for_officials(client: TestClient, session: Session) -> N
     assert "Phạm Văn Đồng" in card.text
     # The QR has only a viewBox, so the stylesheet sizes it: 5 cm wide when printed.
     assert "viewBox=" in card.text
-    assert '<svg width=' not in card.text
+    assert "<svg width=" not in card.text
     css = client.get("/static/style.css").text
     assert "@media print" in css
     assert ".health-pass .qr { width: 5cm; }" in css

@@ -125,7 +125,10 @@ def verify(message: Sign1, public_key: PublicKeyTypes) -> str | None:
             public_key.verify(
                 message.signature,
                 message.to_be_signed(),
-                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
+                # COSE PS256 (RFC 8230): the salt is as long as the SHA-256 digest.
+                padding.PSS(
+                    mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH
+                ),
                 hashes.SHA256(),
             )
         else:

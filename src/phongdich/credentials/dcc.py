@@ -117,6 +117,11 @@ def key_usage_problem(certificate: x509.Certificate, hcert: Mapping[str, Any]) -
         usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return None
+    except ValueError:
+        # Some national DSCs break DER in an unrelated extension (e.g. an explicit
+        # `cA FALSE` in BasicConstraints), which makes every extension unreadable here.
+        # The signer is trusted by its key, so an unreadable usage restriction is none.
+        return None
     allowed = {
         _USAGE_TYPES[oid.dotted_string] for oid in usages if oid.dotted_string in _USAGE_TYPES
     }

@@ -180,6 +180,9 @@ def _verify_pass(text: str, store: TrustStore, at: datetime) -> Verdict:
     return verdict
 
 
+MAX_KIDLESS_TRIES = 64
+
+
 def _verify_dcc(text: str, store: TrustStore, at: datetime) -> Verdict:
     verdict = Verdict(format="eu-dcc")
     try:
@@ -200,7 +203,12 @@ def _verify_dcc(text: str, store: TrustStore, at: datetime) -> Verdict:
         verdict.signature_valid = False
         verdict.errors.append(f"wrong algorithm: {message.sign1.alg!r} is not ES256 or PS256")
         return verdict
-    candidates = store.certificates.get(kid or b"", [])
+    if kid:
+        candidates = store.certificates.get(kid, [])
+    else:
+        # Some issuers leave the kid empty; with no key id to look up, try every trusted signer
+        # (few enough: a station's trust list, or the certificates a caller passed in).
+        candidates = [c for certs in store.certificates.values() for c in certs][:MAX_KIDLESS_TRIES]
     if not candidates:
         verdict.errors.append("unknown key")
         return verdict
