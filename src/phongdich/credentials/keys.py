@@ -33,12 +33,19 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from phongdich.config import Settings
-from phongdich.errors import NotFound
+from phongdich.errors import NotFound, PhongdichError
 
 PASSPHRASE_ENV = "PHONGDICH_KEYS_PASSPHRASE"  # noqa: S105  (the name of a variable)
 # The longest a pass may live: a retired key stays trusted this long after its retirement.
 MAX_PASS_LIFETIME = timedelta(days=14)
 ALGORITHM = "ES256"
+
+
+class KeysUnavailable(PhongdichError):
+    """The signing keys cannot be read: an operator's problem, never the caller's input."""
+
+    status_code = 503
+    code = "keys_unavailable"
 
 
 def kid_of(public_key: PublicKeyTypes) -> bytes:
@@ -124,7 +131,14 @@ class KeyRing:
         return serialization.BestAvailableEncryption(self._passphrase())
 
     def _load_private(self, path: Path) -> ec.EllipticCurvePrivateKey:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase())
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase())
+        except (ValueError, TypeError) as exc:
+            # A wrong passphrase usually fails the padding check, but now and then decrypts
+            # to bytes that fail later as ASN.1: either way, say what the operator can fix.
+            raise KeysUnavailable(
+                f"cannot read {path.name}: wrong passphrase ({PASSPHRASE_ENV}) or a damaged file"
+            ) from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{path.name} is not an EC private key")
         return key
