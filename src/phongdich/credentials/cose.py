@@ -7,7 +7,6 @@ Every decoding step raises `CoseError` with a short reason, never anything else.
 
 from __future__ import annotations
 
-import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import base45  # type: ignore[import-untyped]  # the package ships no type information
 import cbor2
+import numpy as np
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -163,9 +163,12 @@ _B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUES = bytes(_B45_ALPHABET.index(c) if c in _B45_ALPHABET else 0xFF for c in range(256))
 
 
+_B45_WEIGHTS = np.array([1, 45, 2025], dtype=np.uint32)
+
+
 def b45decode(text: str) -> bytes:
-    """Base45 (RFC 9285). Written here because verifying spends more time in decoding than in
-    the signature check with a character-by-character decoder."""
+    """Base45 (RFC 9285). Written here, vectorised: a character-by-character decoder costs more
+    than the signature check it precedes."""
     try:
         raw = text.encode("ascii")
     except UnicodeEncodeError:
@@ -174,13 +177,11 @@ def b45decode(text: str) -> bytes:
     if b"\xff" in values or len(values) % 3 == 1:
         raise CoseError("not Base45 (bad character or length)")
     full = len(values) - len(values) % 3
-    numbers = [
-        a + 45 * b + 2025 * c
-        for a, b, c in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
-    ]
-    if numbers and max(numbers) > 0xFFFF:
+    triples = np.frombuffer(values, dtype=np.uint8, count=full).reshape(-1, 3)
+    numbers = triples.astype(np.uint32) @ _B45_WEIGHTS
+    if numbers.size and int(numbers.max()) > 0xFFFF:
         raise CoseError("not Base45 (value out of range)")
-    out = struct.pack(f">{len(numbers)}H", *numbers)
+    out = numbers.astype(">u2").tobytes()
     if full < len(values):
         last = values[full] + 45 * values[full + 1]
         if last > 0xFF:
