@@ -150,3 +150,49 @@ def test_trust_add_then_verify_without_flags(home: Path, tmp_path: Path) -> None
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.stdout)["issuer"] == "FR"
     assert run("credential", "trust-add", "garbage").exit_code == 2
+
+
+def test_issue_dcc_vaccination_and_test_then_verify(home: Path, document: str) -> None:
+    assert run("credential", "issue-dcc", "--document", document).exit_code == 2  # no DSC yet
+    assert run("credential", "keys", "init").exit_code == 0
+    dsc = (home / "data" / "keys" / "dsc.pem").read_text()
+    vaccination = run(
+        "credential", "issue-dcc", "--document", document, "--dose", "2", "--on", "2021-09-01"
+    )
+    assert vaccination.exit_code == 0, vaccination.output
+    text = vaccination.stdout.strip()
+    assert text.startswith("HC1:")
+    checked = run("credential", "verify", "--text", text, "--trust-cert", dsc, "--json")
+    assert checked.exit_code == 0, checked.output
+    verdict = json.loads(checked.stdout)
+    assert verdict["format"] == "eu-dcc"
+    assert verdict["signature_valid"] is True
+    entry = verdict["payload"]["v"][0]
+    assert (entry["dn"], entry["sd"], entry["dt"]) == (2, 2, "2021-09-01")
+    assert verdict["payload"]["nam"]["fn"] == "Nguyễn"
+    png = home / "dcc.png"
+    test = run(
+        "credential",
+        "issue-dcc",
+        "--document",
+        document,
+        "--kind",
+        "test",
+        "--test-type",
+        "rapid",
+        "--on",
+        "2021-09-12T08:30:00+07:00",
+        "--png",
+        str(png),
+    )
+    assert test.exit_code == 0, test.output
+    by_image = run("credential", "verify", "--image", str(png), "--trust-cert", dsc, "--json")
+    assert json.loads(by_image.stdout)["payload"]["t"][0]["tt"] == "LP217198-3"
+    for bad in (
+        ["--kind", "recovery"],
+        ["--dose", "3", "--doses", "2"],
+        ["--on", "someday"],
+        ["--kind", "test", "--result", "maybe"],
+    ):
+        refused = run("credential", "issue-dcc", "--document", document, *bad)
+        assert refused.exit_code == 2, bad

@@ -163,6 +163,94 @@ def issue_pass(
     print(issued.text)
 
 
+TEST_TYPES = {"pcr": "LP6464-4", "rapid": "LP217198-3"}
+TEST_RESULTS = {"negative": "260415000", "positive": "260373001"}
+
+
+@credential_app.command("issue-dcc")
+def issue_dcc(
+    document: Annotated[str, typer.Option("--document", help="The person's document number.")],
+    kind: Annotated[str, typer.Option("--kind", help="vaccination or test.")] = "vaccination",
+    dose: Annotated[int, typer.Option(min=1, max=9, help="Dose number (vaccination).")] = 2,
+    doses: Annotated[int, typer.Option(min=1, max=9, help="Doses in the course.")] = 2,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on", help="Vaccination date YYYY-MM-DD, or the test's sampling time (ISO 8601)."
+        ),
+    ] = None,
+    product: Annotated[str, typer.Option(help="EU product code (mp).")] = "EU/1/20/1528",
+    manufacturer: Annotated[str, typer.Option(help="Manufacturer code (ma).")] = "ORG-100030215",
+    test_type: Annotated[str, typer.Option(help="pcr or rapid (test).")] = "pcr",
+    result: Annotated[str, typer.Option(help="negative or positive (test).")] = "negative",
+    centre: Annotated[str, typer.Option(help="Testing centre (test).")] = "",
+    png: Annotated[Path | None, typer.Option("--png", help="Also write the QR as PNG.")] = None,
+) -> None:
+    """Print an EU-DCC-format (HC1:) vaccination or test certificate signed with phongdich's DSC."""
+    from datetime import date
+
+    from phongdich import cli
+    from phongdich.auth import audit
+    from phongdich.auth.actor import system_actor
+    from phongdich.config import get_settings
+    from phongdich.credentials import dcc, passes
+    from phongdich.credentials.keys import keyring
+    from phongdich.persons.service import find_by_document
+
+    if kind not in ("vaccination", "test"):
+        raise cli.fail("--kind: vaccination or test")
+    if kind == "vaccination" and dose > doses:
+        raise cli.fail("--dose: larger than --doses")
+    if kind == "test" and (test_type not in TEST_TYPES or result not in TEST_RESULTS):
+        raise cli.fail("--test-type: pcr or rapid; --result: negative or positive")
+    try:
+        when = _parse_at(on) if on else datetime.now(UTC)
+    except ValueError:
+        raise cli.fail(f"--on: not a date or time: {on}") from None
+    assert when is not None
+    db = cli.database()
+    with cli.cli_errors(), db.transaction() as session:
+        actor = system_actor()
+        person = find_by_document(session=session, actor=actor, number=document)
+        # Vietnamese names: the family name comes first.
+        family, _, given = person.full_name.partition(" ")
+        born = person.birth_date.isoformat() if person.birth_date else str(person.birth_year or "")
+        if kind == "vaccination":
+            hcert = dcc.vaccination_hcert(
+                family_name=family,
+                given_name=given,
+                birth_date=born,
+                dose_number=dose,
+                total_doses=doses,
+                vaccinated_on=date(when.year, when.month, when.day),
+                product=product,
+                manufacturer=manufacturer,
+            )
+        else:
+            hcert = dcc.lab_test_hcert(
+                family_name=family,
+                given_name=given,
+                birth_date=born,
+                test_type=TEST_TYPES[test_type],
+                sampled_at=when,
+                result=TEST_RESULTS[result],
+                centre=centre or "phongdich",
+            )
+        text = dcc.issue(hcert, keys=keyring(get_settings()))
+        audit.record(
+            session,
+            actor,
+            "issue-dcc",
+            "person",
+            person.id,
+            unit_code=person.unit_code,
+            detail=f"EU DCC {kind}",
+        )
+    if png is not None:
+        png.write_bytes(passes.qr_png(text))
+    print(text)
+
+
 @keys_app.command("init")
 def keys_init(
     country: Annotated[str, typer.Option(help="Two-letter country of the certificates.")] = "VN",
