@@ -248,6 +248,18 @@ def persons_import(
         raise typer.Exit(1)
 
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def read_password(from_stdin: bool) -> str:
+    """Passwords come on stdin only: a command line ends up in shell history and `ps`."""
+    if not from_stdin:
+        raise fail("pass the password on standard input with --password-stdin")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="Login name.")],
@@ -262,17 +274,13 @@ def users_create(
     ],
     unit: Annotated[str | None, typer.Option(help="Admin unit code (required for staff).")] = None,
     full_name: Annotated[str, typer.Option(help="Display name.")] = "",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user. The password is read from stdin, never from the command line."""
     from phongdich.auth.actor import system_actor
     from phongdich.auth.service import create_user, parse_role
 
-    if not password_stdin:
-        raise fail("pass the password on standard input with --password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = read_password(password_stdin)
     db = database()
     with cli_errors(), db.transaction() as session:
         user = create_user(
@@ -290,17 +298,13 @@ def users_create(
 @users_app.command("set-password")
 def users_set_password(
     username: Annotated[str, typer.Argument(help="The user whose password changes.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (read from stdin); the user's web sessions and API tokens end."""
     from phongdich.auth.actor import system_actor
     from phongdich.auth.service import set_password
 
-    if not password_stdin:
-        raise fail("pass the password on standard input with --password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = read_password(password_stdin)
     db = database()
     with cli_errors(), db.transaction() as session:
         user = set_password(

@@ -307,42 +307,54 @@ def _record_id(values: Mapping[str, str], name: str) -> uuid.UUID:
         raise Invalid(name, "not a record id") from None
 
 
+def _on_duplicates(
+    request: Request, session: Session, actor: Actor, change: Callable[[], object], notice: str
+) -> Response:
+    """Run a merge or dismissal; a refusal re-renders the list with the reason."""
+    actor.require(Permission.PERSONS_MERGE)
+    try:
+        with session.begin_nested():
+            change()
+    except (Invalid, Conflict, NotFound) as exc:
+        reason = exc.reason if isinstance(exc, Invalid) else exc.message
+        return _duplicates_page(request, session, actor, reason, exc.status_code)
+    return _redirect(f"/persons/duplicates?notice={notice}")
+
+
 @router.post("/persons/duplicates/merge", response_class=HTMLResponse)
 def merge_submit(
     request: Request, actor: ActorDep, session: SessionDep, values: FormValues
 ) -> Response:
-    actor.require(Permission.PERSONS_MERGE)
-    try:
-        with session.begin_nested():
-            dedupe.merge(
-                session=session,
-                actor=actor,
-                survivor_id=_record_id(values, "survivor_id"),
-                duplicate_id=_record_id(values, "duplicate_id"),
-            )
-    except (Invalid, Conflict, NotFound) as exc:
-        reason = exc.reason if isinstance(exc, Invalid) else exc.message
-        return _duplicates_page(request, session, actor, reason, exc.status_code)
-    return _redirect("/persons/duplicates?notice=merged")
+    return _on_duplicates(
+        request,
+        session,
+        actor,
+        lambda: dedupe.merge(
+            session=session,
+            actor=actor,
+            survivor_id=_record_id(values, "survivor_id"),
+            duplicate_id=_record_id(values, "duplicate_id"),
+        ),
+        "merged",
+    )
 
 
 @router.post("/persons/duplicates/dismiss", response_class=HTMLResponse)
 def dismiss_submit(
     request: Request, actor: ActorDep, session: SessionDep, values: FormValues
 ) -> Response:
-    actor.require(Permission.PERSONS_MERGE)
-    try:
-        with session.begin_nested():
-            dedupe.dismiss(
-                session=session,
-                actor=actor,
-                person_a=_record_id(values, "person_a"),
-                person_b=_record_id(values, "person_b"),
-            )
-    except (Invalid, Conflict, NotFound) as exc:
-        reason = exc.reason if isinstance(exc, Invalid) else exc.message
-        return _duplicates_page(request, session, actor, reason, exc.status_code)
-    return _redirect("/persons/duplicates?notice=dismissed")
+    return _on_duplicates(
+        request,
+        session,
+        actor,
+        lambda: dedupe.dismiss(
+            session=session,
+            actor=actor,
+            person_a=_record_id(values, "person_a"),
+            person_b=_record_id(values, "person_b"),
+        ),
+        "dismissed",
+    )
 
 
 # One person
