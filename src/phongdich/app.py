@@ -131,6 +131,7 @@ def create_app(
     from phongdich.adminunits import routes as adminunit_routes
     from phongdich.auth import pages as auth_pages
     from phongdich.auth import routes as auth_routes
+    from phongdich.checkins import routes as checkin_routes
     from phongdich.credentials import pages as credential_pages
     from phongdich.credentials import routes as credential_routes
     from phongdich.credentials import status_routes as health_status_routes
@@ -138,6 +139,7 @@ def create_app(
     from phongdich.declarations import routes as declaration_routes
     from phongdich.persons import pages as person_pages
     from phongdich.persons import routes as person_routes
+    from phongdich.venues import routes as venue_routes
     from phongdich.web import pages as web_pages
     from phongdich.web import system
 
@@ -149,6 +151,8 @@ def create_app(
         credential_routes,
         declaration_routes,
         health_status_routes,
+        venue_routes,
+        checkin_routes,
         web_pages,
         auth_pages,
         adminunit_pages,

@@ -1,4 +1,4 @@
-"""The `phongdich` command: serve, worker, db, adminunits, persons, users, audit, demo."""
+"""The `phongdich` command: serve, worker, db, adminunits, persons, users, audit, demo, …"""
 
 from __future__ import annotations
 
@@ -400,6 +400,12 @@ def demo(
 from phongdich.credentials.commands import credential_app  # noqa: E402  (uses this module)
 
 app.add_typer(credential_app, name="credential")
+
+from phongdich.checkins.commands import checkins_app  # noqa: E402
+from phongdich.venues.commands import venues_app  # noqa: E402
+
+app.add_typer(venues_app, name="venues")
+app.add_typer(checkins_app, name="checkins")
 
 
 def main() -> None:

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: str = "vi"
     checkin_retention_days: int = Field(default=30, ge=1)
+    public_url: str = Field(
+        default="",
+        description="The address citizens reach this server at (printed in venue posters' QR); "
+        "empty means the address of the request.",
+    )
     audit_retention_days: int = Field(default=365 * 5, ge=30)
     session_hours: int = Field(default=12, ge=1)
     worker_poll_seconds: float = Field(default=2.0, gt=0)

@@ -113,10 +113,11 @@ def handlers_for(topic: str) -> list[str]:
 
 
 def load_handlers() -> None:
-    """Import every domain's `handlers` module, where it has one."""
+    """Import every domain's `handlers` and `jobs` modules (outbox handlers, periodic jobs)."""
     from phongdich.domains import load
 
     load("handlers")
+    load("jobs")
 
 
 def record(

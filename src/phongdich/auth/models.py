@@ -62,3 +62,18 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(String(64), index=True)
     unit_code: Mapped[str | None] = mapped_column(String(16), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class RememberedDevice(Base):
+    """A phone whose citizen identified themselves once (declaring, showing their pass,
+    checking in): the check-in page recognises them afterwards without asking again.
+
+    Only a hash of the cookie's token is stored.
+    """
+
+    __tablename__ = "remembered_devices"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)

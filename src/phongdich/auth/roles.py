@@ -27,6 +27,10 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     ADMINUNITS_MANAGE = "adminunits.manage"
     EVENTS_ADMIN = "events.admin"
+    VENUES_REGISTER = "venues.register"
+    VENUES_MANAGE = "venues.manage"  # approve, import, see every venue of the unit
+    CHECKINS_RECORD = "checkins.record"
+    CHECKINS_READ = "checkins.read"  # who was at a venue: personal data, for tracing
 
 
 _OFFICER = frozenset(
@@ -35,6 +39,10 @@ _OFFICER = frozenset(
         Permission.PERSONS_WRITE,
         Permission.PERSONS_IMPORT,
         Permission.PERSONS_MERGE,
+        Permission.VENUES_REGISTER,
+        Permission.VENUES_MANAGE,
+        Permission.CHECKINS_RECORD,
+        Permission.CHECKINS_READ,
     }
 )
 
@@ -47,7 +55,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SAMPLING_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
     Role.LAB_TECHNICIAN: frozenset(),
     Role.VACCINATION_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
-    Role.VENUE_MANAGER: frozenset(),
+    # A manager registers and runs their own venues; visitors' identities stay hidden from them.
+    Role.VENUE_MANAGER: frozenset({Permission.VENUES_REGISTER, Permission.CHECKINS_RECORD}),
     # A citizen reads their own record only; that rule lives in the persons service.
     Role.CITIZEN: frozenset(),
 }

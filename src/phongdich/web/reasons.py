@@ -93,6 +93,18 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         N_("person %(key)s not found, or outside your jurisdiction"),
     ),
     (re.compile(r"larger than (?P<size>\d+) MB"), N_("larger than %(size)s MB")),
+    (
+        re.compile(r"the same check-in is on line (?P<line>\d+) with another check-out time"),
+        N_("the same check-in is on line %(line)s with another check-out time"),
+    ),
+    (
+        re.compile(r"the same code is on line (?P<line>\d+) with other details"),
+        N_("the same code is on line %(line)s with other details"),
+    ),
+    (
+        re.compile(r"one of (?P<choices>[a-z_, ]+)"),
+        N_("one of %(choices)s"),
+    ),
 )
 
 

@@ -1,0 +1,1 @@
+"""Venues (shops, markets, offices, residential gates…) and their check-in QR posters."""
