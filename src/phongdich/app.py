@@ -131,6 +131,7 @@ def create_app(
     from phongdich.adminunits import routes as adminunit_routes
     from phongdich.auth import pages as auth_pages
     from phongdich.auth import routes as auth_routes
+    from phongdich.checkins import pages as checkin_pages
     from phongdich.checkins import routes as checkin_routes
     from phongdich.credentials import pages as credential_pages
     from phongdich.credentials import routes as credential_routes
@@ -139,6 +140,7 @@ def create_app(
     from phongdich.declarations import routes as declaration_routes
     from phongdich.persons import pages as person_pages
     from phongdich.persons import routes as person_routes
+    from phongdich.venues import pages as venue_pages
     from phongdich.venues import routes as venue_routes
     from phongdich.web import pages as web_pages
     from phongdich.web import system
@@ -159,6 +161,8 @@ def create_app(
         person_pages,
         declaration_pages,
         credential_pages,
+        venue_pages,
+        checkin_pages,
     ):
         app.include_router(module.router)
     return app
