@@ -20,6 +20,7 @@ BENCHMARKS = {
     "persons_registration": "Register people through the service layer vs a raw bulk insert",
     "demo_city": "Build the demo city (build_demo) vs inserting the same pre-generated rows",
     "credentials": "Verify health passes vs bare ECDSA-P256 verify; issue passes via the service",
+    "checkins": "Ingest device batches via the service vs a raw bulk insert; tracing queries",
 }
 
 Runner = Callable[..., Result]

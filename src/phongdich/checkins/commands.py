@@ -52,8 +52,11 @@ def checkins_purge(
         except ValueError:
             raise cli.fail(f"--now: not an ISO 8601 time: {now!r}") from None
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    try:
+        cutoff = retention_cutoff(at or datetime.now(UTC)).astimezone(UTC)
+    except OverflowError:  # a window reaching before the year 1
+        raise cli.fail(f"--now: too early for the retention window: {now!r}") from None
     db = cli.database()
     with cli.cli_errors():
         deleted = purge_expired(db, now=at)
-    cutoff = retention_cutoff(at or datetime.now(UTC))
     cli.console.print(f"{deleted} check-ins older than {cutoff.isoformat()} deleted")

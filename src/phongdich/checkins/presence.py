@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,7 +110,8 @@ def visits_at(session: Session, venue_id: uuid.UUID, start: datetime, end: datet
             CheckinEvent.at >= start - MAX_VISIT,
             CheckinEvent.at < end + MAX_VISIT,
         )
-        .order_by(CheckinEvent.person_id, CheckinEvent.at)
+        # At the same instant the `in` comes first ("in" < "out"), whatever the ids.
+        .order_by(CheckinEvent.person_id, CheckinEvent.at, CheckinEvent.direction)
     ).all()
     if not rows:
         return []
@@ -131,7 +132,7 @@ def visits_of(
             CheckinEvent.at >= start - MAX_VISIT,
             CheckinEvent.at < end + MAX_VISIT,
         )
-        .order_by(CheckinEvent.venue_id, CheckinEvent.at)
+        .order_by(CheckinEvent.venue_id, CheckinEvent.at, CheckinEvent.direction)
     ).all()
     if not rows:
         return []
@@ -176,6 +177,11 @@ def who_was_there(
         raise Invalid("end", "after start")
     if end - start > MAX_WINDOW:
         raise Invalid("end", f"at most {MAX_WINDOW.days} days after start")
+    for name, moment, reach in (("start", start, -MAX_VISIT), ("end", end, MAX_VISIT)):
+        try:  # the query reaches MAX_VISIT beyond the window, in UTC
+            (moment + reach).astimezone(UTC)
+        except OverflowError:
+            raise Invalid(name, "a time between the years 1 and 9999 in UTC") from None
     try:
         venue = get_venue(session=session, actor=actor, code=venue_code)
     except NotFound:

@@ -24,6 +24,7 @@ from phongdich.config import Settings
 from phongdich.credentials.routes import request_keys
 from phongdich.credentials.verify import TrustStore
 from phongdich.deps import ActorDep, SessionDep
+from phongdich.errors import Invalid
 from phongdich.importing import MAX_IMPORT_BYTES
 
 router = APIRouter(prefix="/api", tags=["checkins"])
@@ -36,7 +37,12 @@ DEFAULT_DAYS = 14
 def _days(request: Request, first: date | None, last: date | None) -> tuple[date, date]:
     settings: Settings = request.app.state.settings
     last = last or datetime.now(settings.tz).date()
-    return first or last - timedelta(days=DEFAULT_DAYS - 1), last
+    if first is None:
+        try:
+            first = last - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError:  # `to` within the first days of year 1
+            raise Invalid("to", "a date after 0001-01-14, or give `from` too") from None
+    return first, last
 
 
 @router.post("/checkins/batch", response_model=BatchResult)

@@ -11,8 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from phongdich.auth import audit
 from phongdich.auth.actor import Actor, system_actor
 from phongdich.auth.roles import Permission
 from phongdich.checkins.presence import RESCAN, last_event
@@ -64,15 +66,21 @@ def _direction(
 def _register_from_card(session: Session, text: str, venue: Venue) -> Person:
     card = parse_cccd_qr(text)
     registrar = system_actor(f"CCCD card scanned at venue {venue.code}")
-    data = PersonInput(
-        document_number=card.number,
-        full_name=card.full_name,
-        birth_date=card.birth_date.isoformat(),
-        sex=card.sex,
-        permanent_address=card.address[:300],
-        temporary_unit_code=venue.unit_code,
-    )
-    return create_from(session, registrar, normalise(data, UnitPaths(session), registrar))
+    try:
+        data = PersonInput(
+            document_number=card.number,
+            full_name=card.full_name,
+            birth_date=card.birth_date.isoformat(),
+            sex=card.sex,
+            permanent_address=card.address[:300],
+            temporary_unit_code=venue.unit_code,
+        )
+    except ValidationError as exc:  # a card QR whose name is longer than any name we store
+        error = exc.errors()[0]
+        raise Invalid(f"qr.{error['loc'][0] if error['loc'] else 'text'}", error["msg"]) from None
+    person = create_from(session, registrar, normalise(data, UnitPaths(session), registrar))
+    audit.record(session, registrar, "create", "person", person.id, unit_code=person.unit_code)
+    return person
 
 
 def identify(

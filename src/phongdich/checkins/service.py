@@ -42,6 +42,7 @@ UNKNOWN_PERSON = N_("no person with this id")
 UNKNOWN_DOCUMENT = N_("no person registered with this document")
 TOO_OLD = N_("older than the retention window")
 IN_FUTURE = N_("in the future")
+OUT_OF_RANGE = "a time between the years 1 and 9999 in UTC"
 ID_REUSED = N_("this id is used twice in the batch with other details")
 
 
@@ -86,7 +87,10 @@ def oldest_accepted(now: datetime) -> datetime:
 def check_time(at: datetime, now: datetime, field_name: str = "at") -> datetime:
     if at.tzinfo is None:
         raise Invalid(field_name, "a time with its UTC offset")
-    at = at.astimezone(UTC)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError:  # within hours of year 1 or 9999: no UTC time to store
+        raise Invalid(field_name, OUT_OF_RANGE) from None
     if at < oldest_accepted(now):
         raise Invalid(field_name, TOO_OLD)
     if at > now + FUTURE_TOLERANCE:

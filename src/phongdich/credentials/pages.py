@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from phongdich.auth import devices
 from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Role
 from phongdich.credentials import passes
@@ -75,7 +76,11 @@ def pass_show(
     issued = passes.issue_current_pass(
         session=session, actor=actor, person=person, keys=request_keys(request)
     )
-    return render(request, "credentials/pass.html", {"values": {}, **_pass_view(issued)})
+    response = render(request, "credentials/pass.html", {"values": {}, **_pass_view(issued)})
+    # Their own document and phone: this phone may now check in at venues with one tap.
+    if devices.remembered(session, request) != person.id:
+        devices.remember(session, request, response, person.id)
+    return response
 
 
 @router.get("/persons/{person_id}/pass-card", response_class=HTMLResponse)

@@ -7,15 +7,17 @@ in order. Importing this module (the app does, to mount its routes) registers th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits import service as units
+from phongdich.auth import devices
 from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.declarations import service
@@ -44,6 +46,14 @@ TEXT_FIELDS = (
     "travel_reason",
 )
 KNOWN_FIELDS = (*TEXT_FIELDS, "symptoms", "contact_with_case")
+# Where a declaration may send the citizen back to: a venue's check-in page on this site only.
+_NEXT = re.compile(r"^/c/[A-Za-z0-9_-]{1,32}$")
+
+
+def _next(value: str | None) -> str:
+    """The check-in page the citizen came from, or "" for anything else (no open redirect)."""
+    value = (value or "").strip()
+    return value if _NEXT.fullmatch(value) else ""
 
 
 def _form(
@@ -75,8 +85,10 @@ def _form(
 
 
 @router.get("/declare", response_class=HTMLResponse)
-def declare_form(request: Request, session: SessionDep) -> Response:
-    return _form(request, session, {"no_symptoms": "on"})
+def declare_form(
+    request: Request, session: SessionDep, next_: Annotated[str, Query(alias="next")] = ""
+) -> Response:
+    return _form(request, session, {"no_symptoms": "on", "next": _next(next_)})
 
 
 @router.get("/declare/units")
@@ -120,17 +132,26 @@ def declare_submit(request: Request, session: SessionDep, values: FormValues) ->
     except Invalid as exc:
         field = exc.field if exc.field in KNOWN_FIELDS else "form"
         return _form(request, session, values, {field: exc.reason}, status_code=422)
-    return render(
-        request,
-        "declarations/done.html",
-        {
-            "declaration": declared.declaration,
-            "registered": declared.registered,
-            # Posted on to the health pass page; never put in a URL.
-            "document_number": data.document_number,
-            "phone": declared.declaration.phone,
-        },
-    )
+    back = _next(values.get("next"))
+    if back:
+        # Back to the venue's poster page, where this phone now checks in with one tap.
+        response: Response = RedirectResponse(f"{back}?declared=1", status_code=303)
+    else:
+        response = render(
+            request,
+            "declarations/done.html",
+            {
+                "declaration": declared.declaration,
+                "registered": declared.registered,
+                # Posted on to the health pass page; never put in a URL.
+                "document_number": data.document_number,
+                "phone": declared.declaration.phone,
+            },
+        )
+    # The citizen proved who they are: their phone checks in at venues without asking again.
+    if devices.remembered(session, request) != declared.person.id:
+        devices.remember(session, request, response, declared.person.id)
+    return response
 
 
 @person_page_section("declarations")

@@ -26,6 +26,7 @@ from phongdich.auth.models import User
 from phongdich.auth.passwords import hash_password
 from phongdich.auth.roles import Role
 from phongdich.db import Database, utcnow
+from phongdich.demo import venues
 from phongdich.demo.names import (
     FAMILY_NAMES,
     GIVEN_FEMALE,
@@ -55,9 +56,16 @@ class DemoResult:
     people: int
     households: int
     users: list[tuple[str, str, str, str]] = field(default_factory=list)  # user, role, unit, pw
+    venues: int = 0
+    # Check-ins end at the current time, so two builds may differ by a scan or two at the edges.
+    checkins: int = field(default=0, compare=False)
 
     def print(self, console: Console) -> None:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
+        console.print(
+            f"{self.venues:,} venues and {self.checkins:,} check-ins over the last "
+            f"{venues.DAYS} days."
+        )
         table = Table("username", "role", "unit", "password", title="Demo users")
         for row in self.users:
             table.add_row(*row)
@@ -318,7 +326,14 @@ def insert_rows(session: Session, rows: Rows) -> None:
         session.execute(insert(IdentityDocument), rows.documents)
 
 
-def build_demo(database: Database, *, people: int, seed: int, progress: bool = False) -> DemoResult:
+def build_demo(
+    database: Database,
+    *,
+    people: int,
+    seed: int,
+    progress: bool = False,
+    checkin_days: int = venues.DAYS,
+) -> DemoResult:
     """Refuses a database that already has people: a demo never mixes with real records."""
     with database.transaction() as session:
         if has_people(session):
@@ -347,6 +362,15 @@ def build_demo(database: Database, *, people: int, seed: int, progress: bool = F
             .limit(1)
         )
         result.users = _users(session, random.Random(seed), citizen_id)
+        added = venues.add_venues_and_checkins(
+            session,
+            seed=seed,
+            manager_id=session.scalar(select(User.id).where(User.username == "quanly.cho")),
+            manager_unit=DEMO_COMMUNES[0],
+            ages_on=TODAY,
+            days=checkin_days,
+        )
+        result.venues, result.checkins = added.venues, added.checkins
     return result
 
 

@@ -23,13 +23,13 @@ from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
-from phongdich.importing import MAX_IMPORT_BYTES, ImportReport
 from phongdich.persons import dedupe, importer, service
 from phongdich.persons.documents import parse_cccd_qr
 from phongdich.persons.models import Person
 from phongdich.persons.schemas import DocumentInput, PersonInput, PersonUpdate
 from phongdich.web.forms import FormValues
 from phongdich.web.templating import render
+from phongdich.web.uploads import handle_upload, upload_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +48,7 @@ REGISTER_FIELDS = ("document_number", "document_kind", "nationality", *EDIT_FIEL
 DOCUMENT_FIELDS = ("number", "kind", "nationality")
 # Officials of a big province see hundreds of units; past this the unit list is left out.
 MAX_UNIT_CHOICES = 1000
-MAX_ROW_ERRORS_SHOWN = 1000
+IMPORT_TEMPLATE = "persons/import.html"
 Errors = dict[str, str]
 
 
@@ -223,34 +223,10 @@ def register_submit(
 # Importing
 
 
-def _import_page(
-    request: Request,
-    report: ImportReport | None = None,
-    error: str = "",
-    filename: str = "",
-    *,
-    missing_file: bool = False,
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        "persons/import.html",
-        {
-            "report": report,
-            "row_errors": report.errors[:MAX_ROW_ERRORS_SHOWN] if report else [],
-            "error": error,
-            "missing_file": missing_file,
-            "filename": filename,
-            "columns": importer.COLUMNS,
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/persons/import", response_class=HTMLResponse)
 def import_form(request: Request, actor: ActorDep) -> Response:
     actor.require(Permission.PERSONS_IMPORT)
-    return _import_page(request)
+    return upload_page(request, IMPORT_TEMPLATE, {"columns": importer.COLUMNS})
 
 
 @router.post("/persons/import", response_class=HTMLResponse)
@@ -261,16 +237,14 @@ def import_submit(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     actor.require(Permission.PERSONS_IMPORT)
-    if file is None:
-        return _import_page(request, missing_file=True, status_code=422)
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    name = (file.filename or "")[:200]
-    try:
-        with session.begin_nested():
-            report = importer.import_persons(session=session, actor=actor, source=data)
-    except Invalid as exc:
-        return _import_page(request, error=exc.reason, filename=name, status_code=422)
-    return _import_page(request, report, filename=name)
+    return handle_upload(
+        request,
+        session,
+        file,
+        IMPORT_TEMPLATE,
+        {"columns": importer.COLUMNS},
+        lambda data: importer.import_persons(session=session, actor=actor, source=data),
+    )
 
 
 # Duplicates

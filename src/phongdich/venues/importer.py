@@ -36,7 +36,8 @@ FIELDS = ("name", "category", "unit_code", "address", "capacity", "default_visit
 def _number(value: str, field: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
+    # isdigit() alone accepts '²' and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()):
         raise Invalid(field, NOT_A_NUMBER)
     return int(value)
 

@@ -123,6 +123,8 @@ def check(session: Session, actor: Actor, data: VenueInput) -> CheckedVenue:
     name = clean_name(data.name)
     if len(name) < 2:
         raise Invalid("name", "required")
+    if len(fold(name)) > 200:  # Hangul folds into more letters than it has: the column is 200
+        raise Invalid("name", "too long")
     kind = category(data.category)
     unit = _unit(session, actor, data.unit_code)
     code = None
