@@ -64,9 +64,21 @@ def test_an_out_without_an_in_ends_a_default_length_visit() -> None:
     assert spans(split) == [(P, at(0), at(60), False), (P, at(late - 60), at(late), True)]
 
 
-def test_double_scans_within_a_minute_are_one() -> None:
+def test_double_scans_are_one_visit() -> None:
     visits = pair(rows((P, 0, "in"), (P, 0.5, "in"), (P, 30, "out"), (P, 30.5, "out")), DEFAULT)
-    assert spans(visits) == [(P, at(0), at(30), True)]
+    assert spans(visits) == [(P, at(0), at(30.5), True)]
+
+
+def test_a_second_check_out_ends_the_visit_later() -> None:
+    # A paper log uploaded again with a corrected (later or earlier) check-out time.
+    later = pair(rows((P, 0, "in"), (P, 40, "out"), (P, 95, "out")), DEFAULT)
+    assert spans(later) == [(P, at(0), at(95), True)]
+    earlier = pair(rows((P, 0, "in"), (P, 25, "out"), (P, 40, "out")), DEFAULT)
+    assert spans(earlier) == [(P, at(0), at(40), True)]
+    # Past MAX_VISIT from the entry it is another visit, whose entry was not scanned.
+    late = presence.MAX_VISIT.total_seconds() / 60 + 30
+    split = pair(rows((P, 0, "in"), (P, 40, "out"), (P, late, "out")), DEFAULT)
+    assert spans(split) == [(P, at(0), at(40), True), (P, at(late - 60), at(late), True)]
 
 
 def test_visit_overlap() -> None:

@@ -106,6 +106,9 @@ def test_passport_and_year_only_birth(session: Session) -> None:
         ({"phone": "12345"}, "phone", "10 digits"),
         ({"permanent_unit_code": "99999"}, "permanent_unit_code", "no admin unit with code"),
         ({"temporary_unit_code": "99999"}, "temporary_unit_code", "no admin unit with code"),
+        # Hangul folds into two or three letters a syllable: longer than the search column.
+        ({"full_name": "김" * 150}, "full_name", "too long"),
+        ({"permanent_address": "서울" * 100}, "permanent_address", "too long"),
     ],
 )
 def test_register_rejects_bad_input(

@@ -207,6 +207,21 @@ def test_update_changes_only_what_differs_and_audits_it(session: Session) -> Non
     assert kept.code == venue.code
 
 
+def test_a_manager_moving_the_venue_sends_it_back_for_approval(session: Session) -> None:
+    _, manager = make_user(session, Role.VENUE_MANAGER, PHUC_XA)
+    _, officer = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)
+    venue = register(session, manager)
+    service.decide(session=session, actor=officer, code=venue.code, status=service.APPROVED)
+    renamed = service.update_venue(
+        session=session, actor=manager, code=venue.code, data=venue_input(name="Chợ Hòe Nhai 2")
+    )
+    assert renamed.status == service.APPROVED
+    moved = service.update_venue(
+        session=session, actor=manager, code=venue.code, data=venue_input(unit_code=TRUC_BACH)
+    )
+    assert (moved.status, moved.decided_at, moved.unit_code) == (service.PENDING, None, TRUC_BACH)
+
+
 def test_lists_by_jurisdiction_unit_status_category_and_name(session: Session) -> None:
     _, manager = make_user(session, Role.VENUE_MANAGER, PHUC_XA)
     _, phuc_xa = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)

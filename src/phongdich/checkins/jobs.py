@@ -53,12 +53,15 @@ def purge_expired(database: Database, *, now: datetime | None = None) -> int:
 
 
 def prepare_partitions(database: Database, *, now: datetime | None = None) -> None:
-    """Today's and the next days' partitions, made before the first scan of each day."""
+    """Every day's partition from the oldest kept to a few days ahead, made before any scan of
+    that day arrives: a late batch then never has to create one (which locks the table)."""
     if database.dialect != "postgresql":
         return
-    today = (now or utcnow()).date()
+    now = now or utcnow()
+    first = retention_cutoff(now).date()
+    days = (now.date() - first).days + DAYS_AHEAD
     with database.transaction() as session:
-        storage.ensure_partitions(session, [today + timedelta(days=n) for n in range(DAYS_AHEAD)])
+        storage.ensure_partitions(session, [first + timedelta(days=n) for n in range(days)])
 
 
 @periodic("checkins.upkeep")

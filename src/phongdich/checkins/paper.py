@@ -188,6 +188,7 @@ def import_paper_log(
             report.created += 1
         else:
             report.unchanged += 1
+    report.errors.sort(key=lambda e: e.line)  # rows refused at registration came last
     report.people_registered = len(registered)
     report.events = len(new)
     audit.record_many(

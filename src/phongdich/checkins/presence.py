@@ -2,7 +2,8 @@
 
 A visit runs from an `in` to the same person's next `out` at the same venue, when that comes
 within MAX_VISIT; otherwise it lasts the venue's default visit length. An `out` with no `in`
-before it (the entry was not scanned) is a visit of the default length ending then.
+before it (the entry was not scanned) is a visit of the default length ending then; a second
+`out` after a visit (scanned twice, or a corrected paper log) makes that visit end later.
 Pairing happens here, at reading time, so events may be stored in any order.
 """
 
@@ -79,9 +80,12 @@ def pair(
             visits
             and (visits[-1].venue_id, visits[-1].person_id) == (venue, person)
             and visits[-1].left_recorded
-            and timedelta(0) <= at - visits[-1].left_at <= RESCAN
+            and at - visits[-1].arrived_at <= MAX_VISIT
         ):
-            continue  # a double scan on the way out
+            # Nobody leaves twice without coming in: a second scan on the way out, or a paper
+            # log re-uploaded with a corrected time. The visit lasts until the later one.
+            last = visits[-1]
+            visits[-1] = Visit(venue, person, last.arrived_at, max(last.left_at, at), True)
         else:
             close_open()
             open_in = None

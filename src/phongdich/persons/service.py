@@ -27,6 +27,9 @@ from phongdich.persons.models import Household, IdentityDocument, Person
 from phongdich.persons.schemas import DocumentInput, PersonInput, PersonUpdate
 from phongdich.text import clean_name, fold
 
+MAX_FOLDED_NAME = 200  # persons.name_folded
+MAX_FOLDED_ADDRESS = 300  # persons.address_folded
+
 
 @dataclass(frozen=True)
 class NormalisedPerson:
@@ -106,6 +109,8 @@ def normalise(data: PersonInput, units: UnitPaths, actor: Actor) -> NormalisedPe
     name = clean_name(data.full_name)
     if len(name) < 2:
         raise Invalid("full_name", "required")
+    if len(fold(name)) > MAX_FOLDED_NAME:  # Hangul folds into more letters than it has
+        raise Invalid("full_name", "too long")
     if any(ch.isdigit() for ch in name):
         raise Invalid("full_name", "a name has no digits")
     born, year = parse_birth(data.birth_date)
@@ -123,6 +128,9 @@ def normalise(data: PersonInput, units: UnitPaths, actor: Actor) -> NormalisedPe
         _inside(actor, units.path(code)) for code in codes.values() if code
     ):
         raise Invalid("permanent_unit_code", "a person you register must live in your jurisdiction")
+    for field in ("permanent_address", "temporary_address"):
+        if len(fold(clean_name(getattr(data, field)))) > MAX_FOLDED_ADDRESS:
+            raise Invalid(field, "too long")
     return NormalisedPerson(
         document=document,
         full_name=name,

@@ -235,6 +235,7 @@ def decide(*, session: Session, actor: Actor, code: str, status: str, reason: st
 
 
 def update_venue(*, session: Session, actor: Actor, code: str, data: VenueInput) -> Venue:
+    """A manager who moves the venue to another unit sends it back for approval there."""
     venue = get_venue(session=session, actor=actor, code=code)
     checked = check(session, actor, data.model_copy(update={"code": None}))
     changes = {
@@ -253,6 +254,9 @@ def update_venue(*, session: Session, actor: Actor, code: str, data: VenueInput)
         for name, value in changes.items():
             setattr(venue, name, value)
         venue.name_folded = fold(venue.name)
+        if "unit_code" in changes and not actor.can(Permission.VENUES_MANAGE):
+            # Moved by its manager into another unit: that unit's officials have not seen it.
+            venue.status, venue.decided_at, venue.decided_by = PENDING, None, ""
         session.flush()
         audit.record(
             session,

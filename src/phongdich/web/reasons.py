@@ -23,6 +23,7 @@ FIXED = (
     N_("required"),
     N_("empty"),
     N_("empty file"),
+    N_("too long"),
     N_("ddmmyyyy"),
     N_("a name has no digits"),
     N_("a CCCD number has exactly 12 digits"),
