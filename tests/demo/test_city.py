@@ -6,6 +6,7 @@ one built city per backend for the read-only checks, and fresh ones to rebuild i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 
 from phongdich.auth.roles import Role
 from phongdich.auth.service import authenticate
-from phongdich.db import Database
+from phongdich.credentials.status import HealthFact, status_for
+from phongdich.db import Database, utcnow
 from phongdich.demo.city import DEMO_COMMUNES, DemoResult, build_demo
 from phongdich.errors import Conflict
 from phongdich.persons.documents import cccd_facts, check_cccd_matches
@@ -158,3 +160,19 @@ def test_a_database_with_people_is_refused(built: Built) -> None:
         build_demo(built.database, people=10, seed=SEED)
     with built.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Person)) == PEOPLE
+
+
+def test_the_demo_city_has_every_colour(built: Built) -> None:
+    """Vaccinations and recent tests dated from today: a venue's scanner lets most adults in."""
+    with built.database.transaction() as session:
+        facts = session.scalar(select(func.count()).select_from(HealthFact))
+        assert facts == built.result.health_facts > 0
+        now = utcnow()
+        adults = session.scalars(
+            select(Person.id).where(Person.birth_year <= 2003).order_by(Person.id)
+        ).all()
+        colours = Counter(
+            status_for(session=session, person_id=pid, at=now).colour for pid in adults
+        )
+    assert set(colours) == {"green", "yellow", "red"}
+    assert colours["green"] > colours["yellow"] and colours["green"] > colours["red"]

@@ -26,7 +26,7 @@ from phongdich.auth.models import User
 from phongdich.auth.passwords import hash_password
 from phongdich.auth.roles import Role
 from phongdich.db import Database, utcnow
-from phongdich.demo import venues
+from phongdich.demo import health, venues
 from phongdich.demo.names import (
     FAMILY_NAMES,
     GIVEN_FEMALE,
@@ -59,6 +59,7 @@ class DemoResult:
     venues: int = 0
     # Check-ins end at the current time, so two builds may differ by a scan or two at the edges.
     checkins: int = field(default=0, compare=False)
+    health_facts: int = field(default=0, compare=False)  # dated from now, like the check-ins
 
     def print(self, console: Console) -> None:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
@@ -371,6 +372,7 @@ def build_demo(
             days=checkin_days,
         )
         result.venues, result.checkins = added.venues, added.checkins
+        result.health_facts = health.add_health_facts(session, seed=seed, ages_on_year=TODAY.year)
     return result
 
 
