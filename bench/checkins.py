@@ -266,7 +266,7 @@ def run(*, quick: bool = False, database_url: str | None = None) -> Result:
     result.add("rss_end_mb", rss_end, "MB", note="at its end")
     result.add("rows", total, "rows", note="check-in rows at the end")
     result.add("demo_checkins", built.checkins, "rows", note="written by build_demo")
-    result.add("build_seconds", build.seconds, "s", note="build_demo: people, venues, check-ins")
+    result.add("build_seconds", build.seconds, "s", note="the whole build_demo, check-ins included")
     result.add("people", built.people, "people")
     result.add("venues", built.venues, "venues")
     result.add("window_visits_avg", visits / QUERIES, "visits", note="per tracing query")

@@ -358,11 +358,11 @@ def _rows_of_day(
     routines: Sequence[Routine],
     first: int,
     stop: int,
-    midnight: datetime,
     weekday: int,
-    window: tuple[datetime, datetime],
-) -> Iterator[tuple[int, datetime, str, int]]:
-    """(person's index, time, direction, venue) of every scan of the day by these people."""
+    window: tuple[float, float],
+) -> Iterator[tuple[int, int, str, int]]:
+    """(person's index, second of the day, direction, venue) of every scan of the day by these
+    people that falls inside `window` (seconds after the day's midnight)."""
     start, end = window
     for person in range(first, min(stop, len(routines))):
         routine = routines[person]
@@ -384,13 +384,15 @@ def _rows_of_day(
             if rng.random() >= routine.scans:
                 continue
             second = min(max(second + _between(rng, 0, 60), 0), 86_399)
-            at = midnight + timedelta(seconds=second)
-            if start <= at <= end:
-                yield person, at, direction, venue
+            if start <= second <= end:
+                yield person, second, direction, venue
 
 
 _EVENT_COLUMNS = ("at", "id", "venue_id", "person_id", "direction", "source", "received_at")
 _SQLITE_CACHE_KB = 512 * 1024
+# The version (4) and variant bits that `uuid.UUID(..., version=4)` sets.
+_V4_MASK = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_V4_BITS = (0x8000 << 48) | (4 << 76)
 _PG_UNNEST = text(
     f"INSERT INTO checkin_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608  (constants)
     "SELECT * FROM unnest(CAST(:at AS timestamptz[]), CAST(:id AS uuid[]), "
@@ -419,11 +421,19 @@ class EventWriter:
     def key(self, value: uuid.UUID) -> Any:
         return value.hex if self.sqlite else value  # `Uuid` stores 32 hex digits on SQLite
 
-    def time(self, value: datetime) -> Any:
-        """An aware UTC time as `UTCDateTime` stores it (SQLite: naive text with microseconds)."""
-        if self.sqlite:
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value
+    def new_id(self, rng: random.Random) -> Any:
+        """`uuid.UUID(int=rng.getrandbits(128), version=4)`, as stored."""
+        value = rng.getrandbits(128) & _V4_MASK | _V4_BITS
+        return f"{value:032x}" if self.sqlite else uuid.UUID(int=value)
+
+    def day_base(self, midnight: datetime) -> datetime:
+        """The day's UTC midnight, naive on SQLite, for `stamp`."""
+        return midnight.replace(tzinfo=None) if self.sqlite else midnight
+
+    def stamp(self, base: datetime, seconds: float) -> Any:
+        """A time as `UTCDateTime` stores it (SQLite: naive UTC text with microseconds)."""
+        at = base + timedelta(seconds=seconds)
+        return at.isoformat(" ", "microseconds") if self.sqlite else at
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -451,6 +461,7 @@ class EventWriter:
             yield
         finally:
             self.connection.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+            self.connection.exec_driver_sql("PRAGMA shrink_memory")  # give the pages back now
 
 
 @contextmanager
@@ -519,23 +530,25 @@ def add_venues_and_checkins(
         for offset in range((today - first).days, -1, -1):
             day = today - timedelta(days=offset)
             midnight = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+            base = writer.day_base(midnight)
+            bounds = ((window[0] - midnight).total_seconds(), (now - midnight).total_seconds())
             for part in range(0, len(routines), chunk):
                 # One stream per day and chunk: the rows do not depend on how they were batched.
                 day_rng = random.Random(f"checkins:{seed}:{offset}:{part}")
                 rows = []
-                for person, at, direction, venue in _rows_of_day(
-                    day_rng, routines, part, part + chunk, midnight, day.weekday(), window
+                for person, second, direction, venue in _rows_of_day(
+                    day_rng, routines, part, part + chunk, day.weekday(), bounds
                 ):
-                    received = min(at + timedelta(seconds=1 + int(day_rng.random() * 300)), now)
+                    received = min(second + 1 + int(day_rng.random() * 300), bounds[1])
                     rows.append(
                         (
-                            writer.time(at),
-                            writer.key(uuid.UUID(int=day_rng.getrandbits(128), version=4)),
+                            writer.stamp(base, second),
+                            writer.new_id(day_rng),
                             venue_keys[venue],
                             person_keys[person],
                             direction,
                             sources[venue],
-                            writer.time(received),
+                            writer.stamp(base, received),
                         )
                     )
                     counts[(venue, day)][direction == "out"] += 1
