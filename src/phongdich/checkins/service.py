@@ -106,6 +106,7 @@ class VenueAccess:
         self.actor = actor
         self._venues: dict[str, Venue | None] = {}
         self._paths: dict[str, str | None] = {}
+        self._checked: dict[str, Venue | str] = {}
 
     def load(self, codes: Iterable[str]) -> None:
         wanted = {c.strip().upper() for c in codes} - self._venues.keys()
@@ -124,16 +125,25 @@ class VenueAccess:
                 self._paths[code] = path
 
     def venue(self, code: str, field_name: str = "venue_code") -> Venue:
-        code = code.strip().upper()
+        """The venue, or Invalid naming why not; decided once per code (a batch holds few)."""
+        verdict = self._checked.get(code)
+        if verdict is None:
+            verdict = self._checked[code] = self._check(code)
+        if isinstance(verdict, str):
+            raise Invalid(field_name, verdict)
+        return verdict
+
+    def _check(self, raw: str) -> Venue | str:
+        code = raw.strip().upper()
         if code not in self._venues:
             self.load([code])
         venue = self._venues[code]
         if venue is None:
-            raise Invalid(field_name, UNKNOWN_VENUE)
+            return UNKNOWN_VENUE
         if not may_manage(self.actor, venue, self._paths.get(venue.unit_code)):
-            raise Invalid(field_name, NOT_YOUR_VENUE)
+            return NOT_YOUR_VENUE
         if venue.status == SUSPENDED:
-            raise Invalid(field_name, VENUE_SUSPENDED)
+            return VENUE_SUSPENDED
         return venue
 
 
@@ -152,9 +162,11 @@ def current_ids(session: Session, person_ids: Iterable[uuid.UUID]) -> dict[uuid.
         if not pending:
             break
         following: set[uuid.UUID] = set()
-        for part in _chunks(sorted(pending)):
+        for part in _chunks(list(pending)):
             for pid, into in session.execute(
-                select(Person.id, Person.merged_into_id).where(Person.id.in_(part))
+                select(Person.id, Person.merged_into_id).where(
+                    storage.one_of(session, Person.id, part)
+                )
             ):
                 link[pid] = into
                 if into is not None:
@@ -177,13 +189,13 @@ def document_owners(
 ) -> dict[tuple[str, str], uuid.UUID]:
     """(nationality, number) → the person holding the document."""
     wanted = {(d.nationality, d.number) for d in documents}
-    numbers = sorted({number for _, number in wanted})
+    numbers = list({number for _, number in wanted})
     owners: dict[tuple[str, str], uuid.UUID] = {}
     for part in _chunks(numbers):
         for number, nationality, person_id in session.execute(
             select(
                 IdentityDocument.number, IdentityDocument.nationality, IdentityDocument.person_id
-            ).where(IdentityDocument.number.in_(part))
+            ).where(storage.one_of(session, IdentityDocument.number, part))
         ):
             if (nationality, number) in wanted:
                 owners[(nationality, number)] = person_id
