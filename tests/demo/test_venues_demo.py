@@ -22,6 +22,7 @@ from phongdich.checkins import presence
 from phongdich.checkins.models import CheckinDailyCount, CheckinEvent
 from phongdich.checkins.service import local_day
 from phongdich.db import Database, utcnow
+from phongdich.demo import checkins as demo_checkins
 from phongdich.demo import venues as demo_venues
 from phongdich.demo.city import DemoResult, build_demo
 from phongdich.venues.models import Venue
@@ -56,7 +57,7 @@ def fresh_database(
 
 def build(database: Database, seed: int = SEED) -> DemoResult:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(demo_venues, "utcnow", lambda: NOW)
+        patch.setattr(demo_checkins, "utcnow", lambda: NOW)
         return build_demo(database, people=PEOPLE, seed=seed)
 
 

@@ -26,7 +26,7 @@ from phongdich.auth.models import User
 from phongdich.auth.passwords import hash_password
 from phongdich.auth.roles import Role
 from phongdich.db import Database, utcnow
-from phongdich.demo import health, venues
+from phongdich.demo import checkins, health
 from phongdich.demo.names import (
     FAMILY_NAMES,
     GIVEN_FEMALE,
@@ -65,7 +65,7 @@ class DemoResult:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
         console.print(
             f"{self.venues:,} venues and {self.checkins:,} check-ins over the last "
-            f"{venues.DAYS} days."
+            f"{checkins.DAYS} days."
         )
         table = Table("username", "role", "unit", "password", title="Demo users")
         for row in self.users:
@@ -333,7 +333,7 @@ def build_demo(
     people: int,
     seed: int,
     progress: bool = False,
-    checkin_days: int = venues.DAYS,
+    checkin_days: int = checkins.DAYS,
 ) -> DemoResult:
     """Refuses a database that already has people: a demo never mixes with real records."""
     with database.transaction() as session:
@@ -363,7 +363,7 @@ def build_demo(
             .limit(1)
         )
         result.users = _users(session, random.Random(seed), citizen_id)
-        added = venues.add_venues_and_checkins(
+        added = checkins.add_venues_and_checkins(
             session,
             seed=seed,
             manager_id=session.scalar(select(User.id).where(User.username == "quanly.cho")),
