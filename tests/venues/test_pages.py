@@ -399,7 +399,8 @@ def test_section() -> Iterator[list[tuple[object, ...]]]:
     try:
         yield calls
     finally:
-        del pages.VENUE_PAGE_SECTIONS["tests-shown"], pages.VENUE_PAGE_SECTIONS["tests-hidden"]
+        del pages.VENUE_PAGE_SECTIONS.providers["tests-shown"]
+        del pages.VENUE_PAGE_SECTIONS.providers["tests-hidden"]
         env.loader = original
         if env.cache is not None:
             env.cache.clear()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from phongdich.auth import audit
 from phongdich.auth.actor import Actor
@@ -103,47 +103,43 @@ def _defaults(session: Session, venue_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     }
 
 
-def visits_at(session: Session, venue_id: uuid.UUID, start: datetime, end: datetime) -> list[Visit]:
-    """Every visit at the venue overlapping [start, end): the tracing query, one index range."""
+def _visits(
+    session: Session,
+    key: InstrumentedAttribute[uuid.UUID],
+    value: uuid.UUID,
+    start: datetime,
+    end: datetime,
+) -> list[Visit]:
+    """The visits overlapping [start, end) among the events where `key == value`: one range of
+    the (key, at) index, widened by MAX_VISIT so visits that began or ended outside count."""
+    group = CheckinEvent.person_id if key is CheckinEvent.venue_id else CheckinEvent.venue_id
     rows = session.execute(
         select(
             CheckinEvent.venue_id, CheckinEvent.person_id, CheckinEvent.at, CheckinEvent.direction
         )
         .where(
-            CheckinEvent.venue_id == venue_id,
-            CheckinEvent.at >= start - MAX_VISIT,
-            CheckinEvent.at < end + MAX_VISIT,
+            key == value, CheckinEvent.at >= start - MAX_VISIT, CheckinEvent.at < end + MAX_VISIT
         )
         # At the same instant the `in` comes first ("in" < "out"), whatever the ids.
-        .order_by(CheckinEvent.person_id, CheckinEvent.at, CheckinEvent.direction)
+        .order_by(group, CheckinEvent.at, CheckinEvent.direction)
     ).all()
     if not rows:
         return []
-    visits = pair(rows, _defaults(session, [venue_id]))
+    visits = pair(rows, _defaults(session, {r[0] for r in rows}))
     return [v for v in visits if v.overlaps(start, end)]
+
+
+def visits_at(session: Session, venue_id: uuid.UUID, start: datetime, end: datetime) -> list[Visit]:
+    """Every visit at the venue overlapping [start, end): the tracing query."""
+    return _visits(session, CheckinEvent.venue_id, venue_id, start, end)
 
 
 def visits_of(
     session: Session, person_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[Visit]:
-    """Every visit of the person overlapping [start, end), at any venue."""
-    rows = session.execute(
-        select(
-            CheckinEvent.venue_id, CheckinEvent.person_id, CheckinEvent.at, CheckinEvent.direction
-        )
-        .where(
-            CheckinEvent.person_id == person_id,
-            CheckinEvent.at >= start - MAX_VISIT,
-            CheckinEvent.at < end + MAX_VISIT,
-        )
-        .order_by(CheckinEvent.venue_id, CheckinEvent.at, CheckinEvent.direction)
-    ).all()
-    if not rows:
-        return []
-    visits = pair(rows, _defaults(session, {r[0] for r in rows}))
-    return sorted(
-        (v for v in visits if v.overlaps(start, end)), key=lambda v: (v.arrived_at, v.venue_id)
-    )
+    """Every visit of the person overlapping [start, end), at any venue, in time order."""
+    visits = _visits(session, CheckinEvent.person_id, person_id, start, end)
+    return sorted(visits, key=lambda v: (v.arrived_at, v.venue_id))
 
 
 def last_event(

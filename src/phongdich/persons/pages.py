@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -28,6 +27,7 @@ from phongdich.persons.documents import parse_cccd_qr
 from phongdich.persons.models import Person
 from phongdich.persons.schemas import DocumentInput, PersonInput, PersonUpdate
 from phongdich.web.forms import FormValues
+from phongdich.web.sections import PageSection, Sections
 from phongdich.web.templating import render
 from phongdich.web.uploads import handle_upload, upload_page
 
@@ -334,28 +334,10 @@ def dismiss_submit(
 # One person
 
 
-@dataclass(frozen=True)
-class PersonSection:
-    """A section a higher domain adds to the person page: its template and what it shows."""
-
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-SectionProvider = Callable[[Session, Actor, Person], PersonSection | None]
-# Higher domains (declarations, …) may not be imported here; they register their sections
-# when their pages module is imported, and the page shows them in registration order.
-PERSON_PAGE_SECTIONS: dict[str, SectionProvider] = {}
-
-
-def person_page_section(name: str) -> Callable[[SectionProvider], SectionProvider]:
-    """Register a provider of a person-page section; it returns None to show nothing."""
-
-    def decorator(provider: SectionProvider) -> SectionProvider:
-        PERSON_PAGE_SECTIONS[name] = provider
-        return provider
-
-    return decorator
+PersonSection = PageSection
+# Higher domains (declarations, …) register the sections of the person page here.
+PERSON_PAGE_SECTIONS: Sections[Person] = Sections()
+person_page_section = PERSON_PAGE_SECTIONS.register
 
 
 def _person_view(
@@ -377,11 +359,7 @@ def _person_view(
             "person": person,
             "units": units.names(session=session, codes=codes),
             "members": service.household_members(session=session, actor=actor, person=person),
-            "sections": [
-                section
-                for provider in PERSON_PAGE_SECTIONS.values()
-                if (section := provider(session, actor, person)) is not None
-            ],
+            "sections": PERSON_PAGE_SECTIONS.shown(session, actor, person),
             "document_values": document_values or {},
             "document_errors": document_errors or {},
         },

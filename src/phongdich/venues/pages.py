@@ -7,9 +7,8 @@ leaves nothing behind when the request's transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
@@ -29,6 +28,7 @@ from phongdich.venues.schemas import VenueInput
 from phongdich.web import i18n
 from phongdich.web.forms import FormValues
 from phongdich.web.reasons import N_
+from phongdich.web.sections import PageSection, Sections
 from phongdich.web.templating import render
 from phongdich.web.uploads import handle_upload, upload_page
 
@@ -37,27 +37,10 @@ router = APIRouter(include_in_schema=False)
 Code = Annotated[str, Path(max_length=32)]
 
 
-@dataclass(frozen=True)
-class VenueSection:
-    """A section a higher domain adds to a venue's page (check-in counts, the scanning link)."""
-
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-VenueSectionProvider = Callable[[Session, Actor, Venue], VenueSection | None]
-# Check-ins register here when their pages module is imported; shown in that order.
-VENUE_PAGE_SECTIONS: dict[str, VenueSectionProvider] = {}
-
-
-def venue_page_section(name: str) -> Callable[[VenueSectionProvider], VenueSectionProvider]:
-    """Register a provider of a venue-page section; it returns None to show nothing."""
-
-    def decorator(provider: VenueSectionProvider) -> VenueSectionProvider:
-        VENUE_PAGE_SECTIONS[name] = provider
-        return provider
-
-    return decorator
+VenueSection = PageSection
+# Check-ins register the sections of a venue's page here.
+VENUE_PAGE_SECTIONS: Sections[Venue] = Sections()
+venue_page_section = VENUE_PAGE_SECTIONS.register
 
 
 # What the forms hold; every venue field is on both the register and the edit form.
@@ -321,11 +304,7 @@ def _venue_view(
             "unit": unit,
             "lineage": units.ancestors(session=session, unit=unit) if unit else [],
             "official": _official(actor),
-            "sections": [
-                section
-                for provider in VENUE_PAGE_SECTIONS.values()
-                if (section := provider(session, actor, venue)) is not None
-            ],
+            "sections": VENUE_PAGE_SECTIONS.shown(session, actor, venue),
             "suspend_errors": suspend_errors or {},
         },
         status_code=status_code,
