@@ -16,7 +16,7 @@ from phongdich.checkins.scanning import phone_checkin, scan, visit_open
 from phongdich.checkins.schemas import ScanInput, ScanResult
 from phongdich.config import Settings
 from phongdich.credentials.keys import KeyRing, keyring
-from phongdich.credentials.passes import issue_pass
+from phongdich.credentials.passes import issue_pass, revoke_passes_of
 from phongdich.credentials.status import Status, record_fact
 from phongdich.credentials.verify import TrustStore
 from phongdich.errors import Forbidden, Invalid, NotFound
@@ -128,6 +128,27 @@ def test_a_valid_pass_records_and_a_double_scan_is_one(
     assert (left.recorded, left.direction) == (True, "out")
     assert [e[2] for e in stored(session)] == ["in", "out"]
     assert visit_open(session, venue, person.id, NOW + timedelta(minutes=41)) is None
+
+
+def test_a_revoked_pass_is_refused_without_loading_every_revocation(
+    session: Session, manager: Actor, venue: Venue, keys: KeyRing
+) -> None:
+    person = make_person(session)
+    text = pass_text(session, keys, person)
+    revoke_passes_of(session=session, actor=SYSTEM, person_id=person.id, reason="tests", now=NOW)
+    trust = TrustStore.from_database(session, keys, revocations=False)
+    assert trust.revoked == {}
+    with pytest.raises(Invalid) as exc:
+        scan(
+            session=session,
+            actor=manager,
+            venue_code=venue.code,
+            data=ScanInput(text=text),
+            trust=trust,
+            now=NOW + timedelta(minutes=1),
+        )
+    assert (exc.value.field, exc.value.reason) == ("text", "revoked")
+    assert stored(session) == []
 
 
 def test_a_red_pass_is_refused_and_records_nothing(
