@@ -125,6 +125,28 @@ def test_revoked_pass_is_refused_with_the_reason(session: Session, keys: KeyRing
     assert verdict.signature_valid is True
 
 
+@pytest.mark.parametrize("detached", [False, True])
+def test_a_revocation_reaches_the_stores_built_from_the_database(
+    session: Session, keys: KeyRing, detached: bool
+) -> None:
+    """A server's store asks about the pass shown, so a revocation made after it was built
+    counts; a detached one (the command line's) holds the list as it was loaded."""
+    person = make_person(session)
+    issued = passes.issue_pass(
+        session=session, actor=SYSTEM, person=person, status=status(), now=NOW, keys=keys
+    )
+    store = TrustStore.from_database(session, keys, detached=detached)
+    assert verify_text(issued.text, store, NOW + timedelta(hours=1)).valid
+    passes.revoke_pass(
+        session=session, actor=SYSTEM, pass_id=issued.claims.pass_id, reason="test", now=NOW
+    )
+    later = verify_text(issued.text, store, NOW + timedelta(hours=1))
+    assert later.revoked is (not detached)
+    again = TrustStore.from_database(session, keys, detached=detached)
+    assert verify_text(issued.text, again, NOW + timedelta(hours=1)).revoked is True
+    assert (issued.claims.pass_id in again.revoked) is detached
+
+
 def test_revoke_passes_of_keeps_the_current_colour_and_expired_ones(
     session: Session, keys: KeyRing
 ) -> None:

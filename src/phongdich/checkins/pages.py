@@ -292,7 +292,7 @@ def scan_submit(
     """The same scan as `POST /api/venues/{code}/scans`, answered in the page's language."""
     try:
         venue = _staff_venue(session, actor, code)
-        trust = TrustStore.from_database(session, request_keys(request), revocations=False)
+        trust = TrustStore.from_database(session, request_keys(request))
         with session.begin_nested():
             result = scanning.scan(
                 session=session, actor=actor, venue_code=venue.code, data=body, trust=trust

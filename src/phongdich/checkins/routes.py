@@ -85,7 +85,7 @@ def scan(
     code: Code, body: ScanInput, request: Request, actor: ActorDep, session: SessionDep
 ) -> ScanResult:
     """A visitor's pass or CCCD card scanned at the venue: red is refused, others recorded."""
-    trust = TrustStore.from_database(session, request_keys(request), revocations=False)
+    trust = TrustStore.from_database(session, request_keys(request))
     return scanning.scan(session=session, actor=actor, venue_code=code, data=body, trust=trust)
 
 

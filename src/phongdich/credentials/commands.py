@@ -41,7 +41,7 @@ def _store(certs: list[str]) -> Any:
 
     db = cli.database()
     with cli.cli_errors(), db.transaction() as session:
-        store = TrustStore.from_database(session, keyring(get_settings()))
+        store = TrustStore.from_database(session, keyring(get_settings()), detached=True)
     for cert in certs:
         try:
             store.add_certificate_text(_cert_data(cert))

@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,14 @@ class TrustStore:
     pass_keys: dict[bytes, PassKey] = field(default_factory=dict)
     certificates: dict[bytes, list[x509.Certificate]] = field(default_factory=dict)
     revoked: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    # A server's store asks its database about the one pass shown (an indexed read) rather than
+    # holding every revoked pass; a station's store has the downloaded list in `revoked`.
+    revocation_lookup: Callable[[uuid.UUID], datetime | None] | None = None
+
+    def revoked_at(self, pass_id: uuid.UUID) -> datetime | None:
+        if pass_id in self.revoked:
+            return self.revoked[pass_id]
+        return self.revocation_lookup(pass_id) if self.revocation_lookup else None
 
     def add_certificate(self, certificate: x509.Certificate) -> None:
         found = self.certificates.setdefault(certificate_kid(certificate), [])
@@ -59,11 +68,23 @@ class TrustStore:
 
     @classmethod
     def from_database(
-        cls, session: Session, keys: KeyRing, *, revocations: bool = True
+        cls, session: Session, keys: KeyRing, *, detached: bool = False
     ) -> TrustStore:
-        """Without `revocations` the caller checks the one pass it is shown (an indexed read of
-        its row) instead of loading every revoked pass."""
+        """A store that asks `session` about each pass shown; `detached` loads the revocation
+        list instead, for a store used after the session ends (the command line's)."""
         store = cls()
+        if detached:
+            for pass_id, revoked_at in session.execute(
+                select(HealthPass.id, HealthPass.revoked_at).where(
+                    HealthPass.revoked_at.is_not(None)
+                )
+            ):
+                if revoked_at is not None:
+                    store.revoked[pass_id] = revoked_at
+        else:
+            store.revocation_lookup = lambda pass_id: session.scalar(
+                select(HealthPass.revoked_at).where(HealthPass.id == pass_id)
+            )
         for key in keys.signing_keys():
             store.pass_keys[key.kid] = PassKey(
                 key.kid, key.public_key, key.created_at, key.valid_until
@@ -72,13 +93,6 @@ class TrustStore:
             store.add_certificate(keys.dsc()[0])
         for anchor in session.scalars(select(TrustAnchor)):
             store.add_certificate(x509.load_der_x509_certificate(anchor.certificate))
-        if not revocations:
-            return store
-        for pass_id, revoked_at in session.execute(
-            select(HealthPass.id, HealthPass.revoked_at).where(HealthPass.revoked_at.is_not(None))
-        ):
-            if revoked_at is not None:
-                store.revoked[pass_id] = revoked_at
         return store
 
     @classmethod
@@ -164,7 +178,7 @@ def _verify_pass(text: str, store: TrustStore, at: datetime) -> Verdict:
     verdict.expired = at >= claims.expires_at
     if verdict.expired:
         verdict.errors.append("expired")
-    revoked_at = store.revoked.get(claims.pass_id)
+    revoked_at = store.revoked_at(claims.pass_id)
     verdict.revoked = revoked_at is not None and revoked_at <= at
     if verdict.revoked:
         verdict.errors.append("revoked")
