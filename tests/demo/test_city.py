@@ -7,8 +7,7 @@ one built city per backend for the read-only checks, and fresh ones to rebuild i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -22,7 +21,6 @@ from phongdich.demo.city import DEMO_COMMUNES, DemoResult, build_demo
 from phongdich.errors import Conflict
 from phongdich.persons.documents import cccd_facts, check_cccd_matches
 from phongdich.persons.models import Household, IdentityDocument, Person
-from tests.conftest import migrated_database
 
 PEOPLE = 300
 SEED = 7
@@ -34,20 +32,6 @@ Snapshot = list[tuple[object, ...]]
 class Built:
     database: Database
     result: DemoResult
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fresh_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[], Database]]:
-    """Makes empty migrated databases on one backend; all are removed at the end."""
-    with ExitStack() as stack:
-
-        def make() -> Database:
-            folder = tmp_path_factory.mktemp("demo")
-            return stack.enter_context(migrated_database(request.param, folder))
-
-        yield make
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -27,7 +26,6 @@ from phongdich.demo import venues as demo_venues
 from phongdich.demo.city import DemoResult, build_demo
 from phongdich.venues.models import Venue
 from phongdich.venues.service import APPROVED, CATEGORIES, PENDING
-from tests.conftest import migrated_database
 
 PEOPLE = 300
 SEED = 7
@@ -40,19 +38,6 @@ Snapshot = list[tuple[object, ...]]
 class Built:
     database: Database
     result: DemoResult
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fresh_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[], Database]]:
-    with ExitStack() as stack:
-
-        def make() -> Database:
-            folder = tmp_path_factory.mktemp("demo-venues")
-            return stack.enter_context(migrated_database(request.param, folder))
-
-        yield make
 
 
 def build(database: Database, seed: int = SEED) -> DemoResult:

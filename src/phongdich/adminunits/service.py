@@ -290,3 +290,11 @@ def is_leaf(*, session: Session, code: str) -> bool:
     return (
         session.scalar(select(AdminUnit.code).where(AdminUnit.parent_code == code).limit(1)) is None
     )
+
+
+def home_commune(*, session: Session, actor: Actor | None) -> str:
+    """The code a form's unit field starts with: the staff user's own unit when it is a commune
+    (they mostly register what lies in it), else nothing."""
+    if actor is None or actor.unit_code is None:
+        return ""
+    return actor.unit_code if is_leaf(session=session, code=actor.unit_code) else ""

@@ -76,13 +76,6 @@ def _unit_choices(session: Session, actor: Actor) -> Sequence[AdminUnit]:
     return units.units_under(session=session, actor=actor, limit=MAX_UNIT_CHOICES)
 
 
-def _home_commune(session: Session, actor: Actor) -> str:
-    """A commune officer registers people of their own commune: start with its code."""
-    if actor.unit_code is None:
-        return ""
-    return actor.unit_code if units.is_leaf(session=session, code=actor.unit_code) else ""
-
-
 def _birth_text(person: Person) -> str:
     if person.birth_date is not None:
         return person.birth_date.strftime("%d/%m/%Y")
@@ -158,7 +151,7 @@ def _register_form(
 @router.get("/persons/new", response_class=HTMLResponse)
 def register_form(request: Request, actor: ActorDep, session: SessionDep) -> Response:
     actor.require(Permission.PERSONS_WRITE)
-    values = {"permanent_unit_code": _home_commune(session, actor)}
+    values = {"permanent_unit_code": units.home_commune(session=session, actor=actor)}
     return _register_form(request, session, actor, values)
 
 
@@ -176,7 +169,7 @@ def register_from_qr(
             request,
             session,
             actor,
-            {"qr": text, "permanent_unit_code": _home_commune(session, actor)},
+            {"qr": text, "permanent_unit_code": units.home_commune(session=session, actor=actor)},
             {"qr": exc.reason},
             status_code=422,
         )
@@ -186,7 +179,7 @@ def register_from_qr(
         "full_name": card.full_name,
         "birth_date": card.birth_date.strftime("%d/%m/%Y"),
         "sex": card.sex,
-        "permanent_unit_code": _home_commune(session, actor),
+        "permanent_unit_code": units.home_commune(session=session, actor=actor),
         "permanent_address": card.address,
     }
     return _register_form(

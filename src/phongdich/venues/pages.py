@@ -108,12 +108,6 @@ def _unit_choices(session: Session, actor: Actor | None) -> Sequence[AdminUnit]:
     return units.units_under(session=session, actor=actor, limit=MAX_UNIT_CHOICES)
 
 
-def _home_commune(session: Session, actor: Actor | None) -> str:
-    if actor is None or actor.unit_code is None:
-        return ""
-    return actor.unit_code if units.is_leaf(session=session, code=actor.unit_code) else ""
-
-
 def _official(actor: Actor) -> bool:
     return actor.can(Permission.VENUES_MANAGE)
 
@@ -217,7 +211,9 @@ def _register_form(
 def register_form(request: Request, actor: OptionalActorDep, session: SessionDep) -> Response:
     if actor is not None:
         actor.require(Permission.VENUES_REGISTER)
-    return _register_form(request, session, actor, {"unit_code": _home_commune(session, actor)})
+    return _register_form(
+        request, session, actor, {"unit_code": units.home_commune(session=session, actor=actor)}
+    )
 
 
 @router.post("/venues/register", response_class=HTMLResponse)
