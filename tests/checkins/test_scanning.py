@@ -214,7 +214,7 @@ def test_a_cccd_card_of_an_unknown_person_registers_them(
     def green(**_: object) -> Status:
         return colour("green")
 
-    monkeypatch.setattr("phongdich.checkins.scanning.status_for", green)
+    monkeypatch.setattr("phongdich.credentials.scanned.status_for", green)
     second = do_scan(session, manager, venue, keys, card_qr(number), minutes=5)
     assert (second.recorded, second.direction) == (True, "in")
     assert stored(session) == [(person.id, NOW + timedelta(minutes=5), "in", "staff")]

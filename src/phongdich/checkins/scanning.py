@@ -11,41 +11,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from phongdich.auth import audit
-from phongdich.auth.actor import Actor, system_actor
+from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.checkins.presence import RESCAN, last_event
 from phongdich.checkins.schemas import ScanInput, ScanResult
-from phongdich.checkins.service import Prepared, check_time, current_ids, document_owners, store
-from phongdich.credentials.models import HealthPass
-from phongdich.credentials.passes import PREFIX as PASS_PREFIX
+from phongdich.checkins.service import Prepared, check_time, current_ids, store
+from phongdich.credentials import scanned
 from phongdich.credentials.passes import initials_of
-from phongdich.credentials.status import status_for
-from phongdich.credentials.verify import TrustStore, verify_text
+from phongdich.credentials.scanned import Scanned
+from phongdich.credentials.verify import TrustStore
 from phongdich.db import utcnow
 from phongdich.errors import Invalid, NotFound
-from phongdich.persons.documents import parse_cccd_qr, parse_document
-from phongdich.persons.models import Person
-from phongdich.persons.schemas import PersonInput
-from phongdich.persons.service import UnitPaths, create_from, normalise
 from phongdich.venues.models import Venue
 from phongdich.venues.service import SUSPENDED, find_venue, get_venue
 from phongdich.web.reasons import N_
 
 REFUSED_RED = N_("red status: entry refused")
-NOT_A_PASS = N_("a certificate is not a personal pass: scan the pass or the CCCD card")
-NOT_REGISTERED = N_("not registered: scan the CCCD card, or ask them to make a health declaration")
-UNREADABLE = N_("not a personal pass, a CCCD card QR or a document number")
-
-
-@dataclass(frozen=True)
-class Visitor:
-    person: Person
-    colour: str
-    reasons: tuple[str, ...]
 
 
 def _direction(
@@ -63,60 +46,13 @@ def _direction(
     return asked, False
 
 
-def _register_from_card(session: Session, text: str, venue: Venue) -> Person:
-    card = parse_cccd_qr(text)
-    registrar = system_actor(f"CCCD card scanned at venue {venue.code}")
-    try:
-        data = PersonInput(
-            document_number=card.number,
-            full_name=card.full_name,
-            birth_date=card.birth_date.isoformat(),
-            sex=card.sex,
-            permanent_address=card.address[:300],
-            temporary_unit_code=venue.unit_code,
-        )
-    except ValidationError as exc:  # a card QR whose name is longer than any name we store
-        error = exc.errors()[0]
-        raise Invalid(f"qr.{error['loc'][0] if error['loc'] else 'text'}", error["msg"]) from None
-    person = create_from(session, registrar, normalise(data, UnitPaths(session), registrar))
-    audit.record(session, registrar, "create", "person", person.id, unit_code=person.unit_code)
-    return person
-
-
 def identify(
     session: Session, text: str, venue: Venue, store_: TrustStore, now: datetime
-) -> Visitor:
-    """The person behind what was scanned, with their colour; Invalid('text', why) when none."""
-    text = text.strip()
-    if text.startswith(PASS_PREFIX):
-        verdict = verify_text(text, store_, now)
-        if not verdict.valid:
-            raise Invalid("text", "; ".join(verdict.errors) or "invalid pass")
-        row = session.get(HealthPass, uuid.UUID(verdict.payload["pass_id"]))
-        people = current_ids(session, [row.person_id]) if row is not None else {}
-        person = session.get(Person, people[row.person_id]) if row and people else None
-        if person is None:
-            raise Invalid("text", N_("a pass of a person no longer registered"))
-        return Visitor(person, verdict.colour or "green", tuple(verdict.reasons))
-    if text.startswith("HC1:"):
-        raise Invalid("text", NOT_A_PASS)
-    if text.count("|") >= 5:
-        card = parse_cccd_qr(text)
-        document = parse_document(card.number)
-        owner = document_owners(session, [document]).get((document.nationality, document.number))
-        person = session.get(Person, owner) if owner else _register_from_card(session, text, venue)
-    else:
-        try:
-            document = parse_document(text)
-        except Invalid:
-            raise Invalid("text", UNREADABLE) from None
-        owner = document_owners(session, [document]).get((document.nationality, document.number))
-        if owner is None:
-            raise Invalid("text", NOT_REGISTERED)
-        person = session.get(Person, owner)
-    assert person is not None
-    status = status_for(session=session, person_id=person.id, at=now)
-    return Visitor(person, status.colour, status.reasons)
+) -> Scanned:
+    """The person behind what was scanned at a venue; an unknown CCCD card registers them there."""
+    return scanned.identify(
+        session, text, store_, now, register_unit_code=venue.unit_code, where=f"venue {venue.code}"
+    )
 
 
 def scan(

@@ -107,7 +107,7 @@ def _aware(value: datetime, field: str) -> datetime:
         raise Invalid(field, "a time between the years 1 and 9999 in UTC") from None
 
 
-def _current(session: Session, person_id: uuid.UUID) -> Person:
+def current_person(session: Session, person_id: uuid.UUID) -> Person:
     """The person, or the record a merge folded them into: facts follow the survivor."""
     person = session.get(Person, person_id)
     for _ in range(10):  # merge chains are short; the bound guards against a corrupt loop
@@ -145,7 +145,7 @@ def record_fact(
     existing = _by_source(session, domain, source_id)
     if existing is not None:
         return existing, False
-    person = _current(session, person_id)
+    person = current_person(session, person_id)
     fact = HealthFact(
         person_id=person.id,
         kind=kind,
@@ -323,7 +323,7 @@ def list_rules(*, session: Session, province_code: str | None) -> Sequence[Colou
 def status_for(*, session: Session, person_id: uuid.UUID, at: datetime) -> Status:
     """Evaluate the person's province rules (or the default) over their facts at `at`."""
     at = _aware(at, "at")
-    person = _current(session, person_id)
+    person = current_person(session, person_id)
     rule_set = rules_for_unit(session=session, unit_code=person.unit_code)
     facts = [
         colour_rules.Fact(f.kind, f.occurred_at, f.value or {})
