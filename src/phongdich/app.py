@@ -140,6 +140,8 @@ def create_app(
     from phongdich.declarations import routes as declaration_routes
     from phongdich.persons import pages as person_pages
     from phongdich.persons import routes as person_routes
+    from phongdich.testing import pages as testing_pages
+    from phongdich.testing import routes as testing_routes
     from phongdich.venues import pages as venue_pages
     from phongdich.venues import routes as venue_routes
     from phongdich.web import pages as web_pages
@@ -155,6 +157,7 @@ def create_app(
         health_status_routes,
         venue_routes,
         checkin_routes,
+        testing_routes,
         web_pages,
         auth_pages,
         adminunit_pages,
@@ -163,6 +166,7 @@ def create_app(
         credential_pages,
         venue_pages,
         checkin_pages,
+        testing_pages,
     ):
         app.include_router(module.router)
     return app

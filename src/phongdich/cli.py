@@ -407,6 +407,10 @@ from phongdich.venues.commands import venues_app  # noqa: E402
 app.add_typer(venues_app, name="venues")
 app.add_typer(checkins_app, name="checkins")
 
+from phongdich.testing.commands import testing_app  # noqa: E402
+
+app.add_typer(testing_app, name="testing")
+
 
 def main() -> None:
     app()

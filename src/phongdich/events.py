@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -128,6 +129,33 @@ def record(
     session.add(event)
     session.flush()
     return event.id
+
+
+def record_many(
+    session: Session, topic: str, items: Sequence[tuple[dict[str, Any], str | None]]
+) -> int:
+    """Many events of one topic at once (payload, unit code), written with one bulk insert.
+
+    For imports that change thousands of people in one transaction.
+    """
+    if not items:
+        return 0
+    now = utcnow()
+    session.execute(
+        insert(OutboxEvent),
+        [
+            {
+                "id": uuid.uuid4(),
+                "topic": topic,
+                "payload": payload,
+                "unit_code": unit,
+                "created_at": now,
+                "dispatched": False,
+            }
+            for payload, unit in items
+        ],
+    )
+    return len(items)
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
+
+from phongdich.errors import Invalid
+from phongdich.web.reasons import N_
 
 _SPACES = re.compile(r"\s+")
 
@@ -43,3 +47,24 @@ def mask_digits(text: str) -> str:
         end = uuid_match.end()
     parts.append(_DIGIT_RUN.sub(_mask, text[end:]))
     return "".join(parts)
+
+
+# Crockford's alphabet: no I, L, O or U to misread when a code is typed from a poster or a label.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
+CODE_RULE = N_("3 to 32 letters, digits, '-' or '_'")
+
+
+def new_code(length: int = 8) -> str:
+    """A random code people can read aloud and type (venues, campaigns, shipments)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def parse_code(value: str | None, field: str = "code") -> str:
+    """A code as typed: trimmed, upper-cased, checked."""
+    code = (value or "").strip().upper()
+    if not code:
+        raise Invalid(field, "required")
+    if not _CODE_RE.match(code):
+        raise Invalid(field, CODE_RULE)
+    return code

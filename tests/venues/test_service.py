@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from phongdich.auth.actor import Actor, system_actor
 from phongdich.auth.roles import Role
 from phongdich.errors import Forbidden, Invalid, NotFound
+from phongdich.text import CODE_ALPHABET
 from phongdich.venues import service
 from phongdich.venues.models import Venue
 from phongdich.venues.schemas import VenueInput
@@ -50,7 +51,7 @@ def test_an_officials_venue_is_approved_at_once(session: Session) -> None:
     # The market's typical visit, since nobody gave one.
     assert venue.default_visit_minutes == 60
     assert len(venue.code) == 8
-    assert set(venue.code) <= set(service._CODE_ALPHABET)
+    assert set(venue.code) <= set(CODE_ALPHABET)
     [entry] = audit_entries(session, action="create", object_id=venue.id)
     assert (entry.object_type, entry.unit_code, entry.username) == (
         "venue",

@@ -46,6 +46,15 @@ class Actor:
         )
 
 
+def covers(actor: Actor, path: str | None) -> bool:
+    """Does the actor's jurisdiction hold the unit with this path?"""
+    if actor.nationwide:
+        return True
+    if path is None or actor.unit_path is None:
+        return False
+    return path == actor.unit_path or path.startswith(actor.unit_path + "/")
+
+
 def system_actor(origin: str = "cli") -> Actor:
     """The operator at the server's console: nationwide, and audited as such."""
     return Actor(user_id=None, username="system", role=Role.NATIONAL_ADMIN, origin=origin)

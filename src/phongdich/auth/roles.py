@@ -31,6 +31,10 @@ class Permission(StrEnum):
     VENUES_MANAGE = "venues.manage"  # approve, import, see every venue of the unit
     CHECKINS_RECORD = "checkins.record"
     CHECKINS_READ = "checkins.read"  # who was at a venue: personal data, for tracing
+    TESTING_MANAGE = "testing.manage"  # campaigns, sites, teams, labs
+    TESTING_SAMPLE = "testing.sample"  # pair tubes with people, ship tubes
+    TESTING_LAB = "testing.lab"  # receive shipments, enter and correct results
+    TESTING_READ = "testing.read"  # people's results and the unit's positives: health data
 
 
 _OFFICER = frozenset(
@@ -43,6 +47,9 @@ _OFFICER = frozenset(
         Permission.VENUES_MANAGE,
         Permission.CHECKINS_RECORD,
         Permission.CHECKINS_READ,
+        Permission.TESTING_MANAGE,
+        Permission.TESTING_SAMPLE,
+        Permission.TESTING_READ,
     }
 )
 
@@ -52,8 +59,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DISTRICT_OFFICER: _OFFICER,
     Role.COMMUNE_OFFICER: _OFFICER,
     Role.CHECKPOINT_OFFICER: frozenset({Permission.PERSONS_READ}),
-    Role.SAMPLING_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
-    Role.LAB_TECHNICIAN: frozenset(),
+    Role.SAMPLING_STAFF: frozenset(
+        {Permission.PERSONS_READ, Permission.PERSONS_WRITE, Permission.TESTING_SAMPLE}
+    ),
+    # A lab sees tubes and barcodes, never who is in them.
+    Role.LAB_TECHNICIAN: frozenset({Permission.TESTING_LAB}),
     Role.VACCINATION_STAFF: frozenset({Permission.PERSONS_READ, Permission.PERSONS_WRITE}),
     # A manager registers and runs their own venues; visitors' identities stay hidden from them.
     Role.VENUE_MANAGER: frozenset({Permission.VENUES_REGISTER, Permission.CHECKINS_RECORD}),

@@ -20,7 +20,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -179,6 +181,105 @@ def _by_source(session: Session, domain: str, source_id: str) -> HealthFact | No
         select(HealthFact).where(
             HealthFact.source_domain == domain, HealthFact.source_id == source_id
         )
+    )
+
+
+@dataclass(frozen=True)
+class NewFact:
+    """A fact for `record_facts`: already checked by the domain that reports it."""
+
+    person_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    value: Mapping[str, object]
+    source_id: str
+
+
+def _existing_sources(session: Session, domain: str, source_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(source_ids), 5000):
+        part = source_ids[start : start + 5000]
+        found.update(
+            session.scalars(
+                select(HealthFact.source_id).where(
+                    HealthFact.source_domain == domain, HealthFact.source_id.in_(part)
+                )
+            )
+        )
+    return found
+
+
+def record_facts(*, session: Session, actor: Actor, domain: str, facts: Sequence[NewFact]) -> int:
+    """Record many facts of one domain at once (a lab's import); each source once. Returns how
+    many were new. One status event per person changed; the caller audits the batch."""
+    for fact in facts:
+        colour_rules.check_kind(fact.kind, "kind")
+    known = _existing_sources(session, domain, [f.source_id for f in facts])
+    rows: dict[str, dict[str, object]] = {}
+    for fact in facts:
+        if fact.source_id in known or fact.source_id in rows:
+            continue
+        rows[fact.source_id] = {
+            "id": uuid.uuid4(),
+            "person_id": fact.person_id,
+            "kind": fact.kind,
+            "occurred_at": _aware(fact.occurred_at, "occurred_at"),
+            "value": colour_rules.check_value(fact.kind, dict(fact.value)),
+            "source_domain": domain,
+            "source_id": fact.source_id,
+            "recorded_by": actor.username[:64],
+            "created_at": utcnow(),
+        }
+    if not rows:
+        return 0
+    session.execute(insert(HealthFact), list(rows.values()))
+    _announce(session, {r["person_id"] for r in rows.values()})  # type: ignore[misc]
+    return len(rows)
+
+
+def withdraw_facts(
+    *, session: Session, actor: Actor, domain: str, source_ids: Sequence[str], reason: str
+) -> int:
+    """Take back facts a domain reported in error (a corrected lab result); audited, announced."""
+    withdrawn: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for start in range(0, len(source_ids), 5000):
+        part = list(source_ids[start : start + 5000])
+        withdrawn.extend(
+            (fid, pid)
+            for fid, pid in session.execute(
+                select(HealthFact.id, HealthFact.person_id).where(
+                    HealthFact.source_domain == domain, HealthFact.source_id.in_(part)
+                )
+            )
+        )
+        session.execute(
+            delete(HealthFact).where(
+                HealthFact.source_domain == domain, HealthFact.source_id.in_(part)
+            )
+        )
+    for fact_id, _ in withdrawn:
+        audit.record(session, actor, "withdraw", "health_fact", fact_id, detail=reason[:200])
+    _announce(session, {pid for _, pid in withdrawn})
+    return len(withdrawn)
+
+
+def _announce(session: Session, person_ids: set[uuid.UUID]) -> None:
+    """`health.status_changed` for each person, with the unit each belongs to."""
+    if not person_ids:
+        return
+    units: dict[uuid.UUID, str | None] = {}
+    ids = list(person_ids)
+    for start in range(0, len(ids), 5000):
+        for pid, temporary, permanent in session.execute(
+            select(Person.id, Person.temporary_unit_code, Person.permanent_unit_code).where(
+                Person.id.in_(ids[start : start + 5000])
+            )
+        ):
+            units[pid] = temporary or permanent
+    events.record_many(
+        session,
+        STATUS_CHANGED,
+        [({"person_id": str(pid)}, units.get(pid)) for pid in sorted(person_ids, key=str)],
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from phongdich.adminunits.models import AdminUnit
 from phongdich.demo.names import STREETS
 from phongdich.persons.models import Household, Person
-from phongdich.text import fold
+from phongdich.text import CODE_ALPHABET, fold
 from phongdich.venues.models import Venue
 from phongdich.venues.service import APPROVED, CATEGORIES, PENDING
 
@@ -30,8 +30,6 @@ PENDING_SHARE = 0.03
 ADULT_BIRTH_YEAR = 1985  # for a person registered without a birth year
 MANAGED_CODE = "CHOCHAULONG"
 MANAGED_NAME = "Chợ Châu Long"
-# Crockford's alphabet, as `venues.service.new_code`, but drawn from the seeded stream.
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 # A commune's venues after its first residential gate: cafés, shops and gates are everywhere,
 # markets and supermarkets serve several streets, schools and hospitals a whole ward.
@@ -121,7 +119,8 @@ class Summary:
 
 def _code(rng: random.Random, used: set[str]) -> str:
     while True:
-        code = "".join(rng.choice(_CODE_ALPHABET) for _ in range(8))
+        # As `text.new_code`, but drawn from the seeded stream.
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
         if code not in used:
             used.add(code)
             return code

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
-from phongdich.auth.actor import Actor, in_jurisdiction
+from phongdich.auth.actor import Actor, covers, in_jurisdiction
 from phongdich.auth.roles import Permission, Role
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.persons.documents import (
@@ -93,14 +93,6 @@ class UnitPaths:
         return self._paths[code]
 
 
-def _inside(actor: Actor, path: str | None) -> bool:
-    if actor.nationwide:
-        return True
-    if path is None or actor.unit_path is None:
-        return False
-    return path == actor.unit_path or path.startswith(actor.unit_path + "/")
-
-
 def normalise(data: PersonInput, units: UnitPaths, actor: Actor) -> NormalisedPerson:
     """Validate every field; the first problem found raises Invalid(field, reason)."""
     document = parse_document(
@@ -125,7 +117,7 @@ def normalise(data: PersonInput, units: UnitPaths, actor: Actor) -> NormalisedPe
             raise Invalid(field, f"no admin unit with code {code}")
         codes[field] = code
     if not actor.nationwide and not any(
-        _inside(actor, units.path(code)) for code in codes.values() if code
+        covers(actor, units.path(code)) for code in codes.values() if code
     ):
         raise Invalid("permanent_unit_code", "a person you register must live in your jurisdiction")
     for field in ("permanent_address", "temporary_address"):
@@ -176,7 +168,7 @@ def visible(session: Session, actor: Actor, person: Person, units: UnitPaths | N
         return True
     units = units or UnitPaths(session)
     return any(
-        _inside(actor, units.path(code))
+        covers(actor, units.path(code))
         for code in (person.permanent_unit_code, person.temporary_unit_code)
         if code
     )

@@ -19,10 +19,10 @@ from phongdich.auth.roles import Permission
 from phongdich.db import utcnow
 from phongdich.errors import Invalid
 from phongdich.importing import ImportReport, read_source, rows
-from phongdich.text import fold
+from phongdich.text import fold, parse_code
 from phongdich.venues.models import Venue
 from phongdich.venues.schemas import VenueInput
-from phongdich.venues.service import APPROVED, CheckedVenue, check, may_manage, parse_code
+from phongdich.venues.service import APPROVED, CheckedVenue, check, may_manage
 from phongdich.web.reasons import N_
 
 COLUMNS = ("code", "name", "category", "unit_code", "address", "default_visit_minutes")

@@ -6,8 +6,6 @@ of their units. Nobody here sees who visited: that is `checkins.presence`, for o
 
 from __future__ import annotations
 
-import re
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
-from phongdich.auth.actor import Actor, in_jurisdiction, system_actor
+from phongdich.auth.actor import Actor, covers, in_jurisdiction, system_actor
 from phongdich.auth.models import User
 from phongdich.auth.roles import Permission, Role
 from phongdich.auth.service import actor_for_user, create_user
 from phongdich.db import utcnow
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.text import clean_name, fold
+from phongdich.text import clean_name, fold, new_code, parse_code
 from phongdich.venues.models import Venue
 from phongdich.venues.schemas import VenueInput
 from phongdich.web.reasons import N_
@@ -59,23 +57,6 @@ CATEGORIES: dict[str, Category] = {
 
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
 STATUSES = (PENDING, APPROVED, SUSPENDED)
-# Crockford's alphabet: no I, L, O or U to misread when a code is typed from a poster.
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
-CODE_RULE = N_("3 to 32 letters, digits, '-' or '_'")
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
-
-
-def parse_code(value: str | None, field: str = "code") -> str:
-    code = (value or "").strip().upper()
-    if not code:
-        raise Invalid(field, "required")
-    if not _CODE_RE.match(code):
-        raise Invalid(field, CODE_RULE)
-    return code
 
 
 def category(value: str | None, field: str = "category") -> Category:
@@ -86,14 +67,6 @@ def category(value: str | None, field: str = "category") -> Category:
     return found
 
 
-def _inside(actor: Actor, path: str) -> bool:
-    if actor.nationwide:
-        return True
-    if actor.unit_path is None:
-        return False
-    return path == actor.unit_path or path.startswith(actor.unit_path + "/")
-
-
 def _unit(session: Session, actor: Actor, code: str) -> AdminUnit:
     """Officials register venues inside their jurisdiction; a manager's venue may be anywhere
     (a chain's shops), and the officials of that unit approve it."""
@@ -101,7 +74,7 @@ def _unit(session: Session, actor: Actor, code: str) -> AdminUnit:
     unit = session.get(AdminUnit, code) if code else None
     if unit is None:
         raise Invalid("unit_code", f"no admin unit with code {code}" if code else "required")
-    if actor.role is not Role.VENUE_MANAGER and not _inside(actor, unit.path):
+    if actor.role is not Role.VENUE_MANAGER and not covers(actor, unit.path):
         raise Invalid("unit_code", N_("outside your jurisdiction"))
     return unit
 
@@ -191,7 +164,7 @@ def may_manage(actor: Actor, venue: Venue, unit_path: str | None) -> bool:
         return actor.user_id is not None and venue.manager_id == actor.user_id
     if not actor.can(Permission.VENUES_MANAGE):
         return False
-    return actor.nationwide or (unit_path is not None and _inside(actor, unit_path))
+    return actor.nationwide or (unit_path is not None and covers(actor, unit_path))
 
 
 def _path(session: Session, unit_code: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Sampling and labs: screening campaigns, single and pooled tubes, results, retests."""
