@@ -140,6 +140,7 @@ def create_app(
     from phongdich.declarations import routes as declaration_routes
     from phongdich.persons import pages as person_pages
     from phongdich.persons import routes as person_routes
+    from phongdich.testing import lab_pages as testing_lab_pages
     from phongdich.testing import pages as testing_pages
     from phongdich.testing import routes as testing_routes
     from phongdich.venues import pages as venue_pages
@@ -167,6 +168,7 @@ def create_app(
         venue_pages,
         checkin_pages,
         testing_pages,
+        testing_lab_pages,
     ):
         app.include_router(module.router)
     return app
