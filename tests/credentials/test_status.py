@@ -348,12 +348,12 @@ def with_condition(index: int, **changes: object) -> list[dict[str, Any]]:
         (bad(1, extra=1), "rules.1.extra"),
         (with_condition(0, fact="vaccine"), "rules.0.if.fact"),
         (with_condition(0, open_until="vaccine"), "rules.0.if.open_until"),
-        (with_condition(3, at_least_ago="14 days"), "rules.3.if.at_least_ago"),
-        (with_condition(3, at_least_ago="0d"), "rules.3.if.at_least_ago"),
-        (with_condition(6, within=72), "rules.6.if.within"),
-        (with_condition(6, where={"method": "smell"}), "rules.6.if.where.method"),
-        (with_condition(6, at_least_ago="1d"), "rules.6.if"),
-        (rules.DEFAULT_RULES[:-1], "rules.6"),
+        (with_condition(4, at_least_ago="14 days"), "rules.4.if.at_least_ago"),
+        (with_condition(4, at_least_ago="0d"), "rules.4.if.at_least_ago"),
+        (with_condition(7, within=72), "rules.7.if.within"),
+        (with_condition(7, where={"method": "smell"}), "rules.7.if.where.method"),
+        (with_condition(7, at_least_ago="1d"), "rules.7.if"),
+        (rules.DEFAULT_RULES[:-1], "rules.7"),
     ],
 )
 def test_bad_rule_sets_name_the_field(session: Session, rule_set: object, field: str) -> None:
@@ -428,10 +428,10 @@ def test_colour_rules_api(client: TestClient, session: Session) -> None:
     assert [r["version"] for r in listed] == [1]
     default = client.get("/api/colour-rules", headers=officer).json()
     assert default[-1]["rules"] == rules.DEFAULT_RULES
-    broken = with_condition(3, at_least_ago="two weeks")
+    broken = with_condition(4, at_least_ago="two weeks")
     refused = client.post(
         "/api/colour-rules", json={"province": HCM, "rules": broken}, headers=officer
     )
-    assert (refused.status_code, refused.json()["field"]) == (422, "rules.3.if.at_least_ago")
+    assert (refused.status_code, refused.json()["field"]) == (422, "rules.4.if.at_least_ago")
     unknown = client.get("/api/colour-rules", params={"province": PHUC_XA}, headers=officer)
     assert (unknown.status_code, unknown.json()["field"]) == (422, "province")

@@ -63,6 +63,11 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "if": {"fact": "quarantine_started", "open_until": "quarantine_ended"},
     },
     {
+        "colour": "red",
+        "reason": N_("Positive test within the last 14 days"),
+        "if": {"fact": "test_result", "where": {"result": "positive"}, "within": "14d"},
+    },
+    {
         "colour": "green",
         "reason": N_("Fully vaccinated at least 14 days ago"),
         "if": {"fact": "vaccination_dose", "where": {"full_course": True}, "at_least_ago": "14d"},
