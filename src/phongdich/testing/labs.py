@@ -109,6 +109,8 @@ def create_shipment(
     actor.require(Permission.TESTING_SAMPLE)
     lab = find_lab(session, lab_code)
     codes = _barcodes(barcodes, "barcodes")
+    if not codes:
+        raise Invalid("barcodes", "required")
     tubes: list[Tube] = []
     for index, code in enumerate(codes):
         tube = find_tube(session, code)

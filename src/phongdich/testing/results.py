@@ -330,10 +330,16 @@ def _undo(
             )
             .values(status="cancelled", closed_at=utcnow())
         )
+        # Whoever acted on the earlier result (a case opened from a positive) must hear of it.
         events.record(
             session,
             CORRECTED_TOPIC,
-            {"tube_barcode": e.tube.barcode, "revision": e.tube.revision + 1},
+            {
+                "tube_barcode": e.tube.barcode,
+                "revision": e.tube.revision + 1,
+                "result": e.reading.result,
+                "person_ids": [str(s.person_id) for s in samples.get(e.tube.id, [])],
+            },
         )
 
 
@@ -486,6 +492,8 @@ def correct_result(
     lab = session.get_one(Lab, found.lab_id)
     tube = _check_tube(_tubes(session, [tube_code]).get(tube_code), lab, tube_code)
     _check_method(lab, value)
+    if value.tested_at < tube.opened_at:
+        raise Invalid("tested_at", N_("before the tube was sampled"))
     if tube.revision == 0:
         raise Invalid("barcode", N_("this tube has no result to correct"))
     if _current(session, [tube.id])[tube.id].same_as(value):
@@ -513,6 +521,7 @@ def import_results(
     now = utcnow()
     seen: dict[str, tuple[int, Reading]] = {}
     pending: list[tuple[int, str, Reading]] = []
+    repeats: list[tuple[int, int]] = []  # (line, the earlier line it repeats)
 
     def flush() -> None:
         _import_chunk(session, actor, lab, pending, report)
@@ -536,7 +545,7 @@ def import_results(
         earlier = seen.get(code)
         if earlier is not None:
             if earlier[1].same_as(value):
-                report.unchanged += 1
+                repeats.append((line, earlier[0]))
             else:
                 report.error(line, "tube_barcode", f"a different result on line {earlier[0]}")
             continue
@@ -545,6 +554,13 @@ def import_results(
         if len(pending) >= CHUNK:
             flush()
     flush()
+    # A repeated row shares its earlier row's fate: unchanged if that was stored, else its error.
+    rejected = {e.line: e for e in report.errors}
+    for line, first in repeats:
+        if first in rejected:
+            report.error(line, rejected[first].field, rejected[first].reason)
+        else:
+            report.unchanged += 1
     report.errors.sort(key=lambda e: e.line)
     audit.record(
         session,

@@ -150,7 +150,8 @@ def open_tube(session: Session, actor: Actor, op: SamplingOp, now: datetime) -> 
     kind = SINGLE if campaign.max_pool_size == 1 else op.kind
     existing = find_tube(session, code)
     if existing is not None:
-        if existing.site_id == site.id and existing.status == OPEN:
+        # A re-sent queue opens again a tube it has since closed (or shipped): the same tube.
+        if existing.site_id == site.id and existing.round == campaign.current_round:
             return existing, False
         raise Conflict(f"tube {code} is already in use")
     at = _when(op.at, now)

@@ -106,6 +106,58 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"one of (?P<choices>[a-z_, ]+)"),
         N_("one of %(choices)s"),
     ),
+    # Lab results (testing.results): the forms and the import report of the lab pages.
+    (re.compile(r"negative \| positive \| invalid"), N_("negative | positive | invalid")),
+    (re.compile(r"a number such as 24\.5"), N_("a number such as 24.5")),
+    (
+        re.compile(r"a cycle threshold above 0 and at most (?P<max>[\d.]+)"),
+        N_("a cycle threshold above 0 and at most %(max)s"),
+    ),
+    (
+        re.compile(r"a time such as 2021-09-13T14:30:00\+07:00"),
+        N_("a time such as 2021-09-13T14:30:00+07:00"),
+    ),
+    (
+        re.compile(r"a time between the years 1 and 9999"),
+        N_("a time between the years 1 and 9999"),
+    ),
+    (re.compile(r"no tube (?P<code>\S+)"), N_("no tube %(code)s")),
+    (
+        re.compile(r"lab (?P<lab>\S+) does not run (?P<method>\S+)"),
+        N_("lab %(lab)s does not run %(method)s"),
+    ),
+    (
+        re.compile(r"a different result on line (?P<line>\d+)"),
+        N_("a different result on line %(line)s"),
+    ),
+    # Sampling and shipping (testing.sampling, testing.labs): the sampling page's refusals.
+    (
+        re.compile(r"already sampled in this round \(tube (?P<tube>\S+)\)"),
+        N_("already sampled in this round (tube %(tube)s)"),
+    ),
+    (re.compile(r"tube (?P<tube>\S+) is already in use"), N_("tube %(tube)s is already in use")),
+    (re.compile(r"tube (?P<tube>\S+) not found"), N_("tube %(tube)s not found")),
+    (
+        re.compile(r"sampling site (?P<site>\S+) not found"),
+        N_("sampling site %(site)s not found, or not one where you sample"),
+    ),
+    (re.compile(r"no tube (?P<tube>\S+) at your sites"), N_("no tube %(tube)s at your sites")),
+    (
+        re.compile(r"tube (?P<tube>\S+) is \w+: only closed tubes not yet sent are shipped"),
+        N_("tube %(tube)s is not closed, or already sent: only closed tubes are shipped"),
+    ),
+    (re.compile(r"no lab with code (?P<code>.*)"), N_("no lab with code %(code)s")),
+    (
+        re.compile(
+            r"lab (?P<lab>\S+): (?P<pending>\d+) tubes waiting for (?P<capacity>\d+) a day"
+            r"; room at (?P<room>.+)"
+        ),
+        N_("lab %(lab)s: %(pending)s tubes waiting for %(capacity)s a day; room at %(room)s"),
+    ),
+    (
+        re.compile(r"lab (?P<lab>\S+): (?P<pending>\d+) tubes waiting for (?P<capacity>\d+) a day"),
+        N_("lab %(lab)s: %(pending)s tubes waiting for %(capacity)s a day"),
+    ),
 )
 
 
