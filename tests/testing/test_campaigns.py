@@ -343,15 +343,16 @@ def test_progress_per_unit_and_per_site(session: Session) -> None:
     progress = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
     assert progress.round == 1
     phuc_xa, truc_bach = progress.units[PHUC_XA], progress.units[TRUC_BACH]
-    assert (phuc_xa.to_sample, phuc_xa.sampled, phuc_xa.results_back) == (6, 6, 5)
+    # Members of the positive pool have no result of their own until retested.
+    assert (phuc_xa.to_sample, phuc_xa.sampled, phuc_xa.results_back) == (6, 6, 4)
     assert (phuc_xa.positive, phuc_xa.waiting_retest) == (1, 1)
-    assert (truc_bach.to_sample, truc_bach.sampled, truc_bach.results_back) == (None, 1, 1)
+    assert (truc_bach.to_sample, truc_bach.sampled, truc_bach.results_back) == (None, 1, 0)
     assert truc_bach.waiting_retest == 1
     total = progress.total
-    assert (total.to_sample, total.sampled, total.results_back, total.positive) == (6, 7, 6, 1)
+    assert (total.to_sample, total.sampled, total.results_back, total.positive) == (6, 7, 4, 1)
     assert total.waiting_retest == 2
     assert (progress.sites[site.id].sampled, progress.sites[site.id].positive) == (5, 1)
-    assert (progress.sites[second.id].sampled, progress.sites[second.id].results_back) == (2, 2)
+    assert (progress.sites[second.id].sampled, progress.sites[second.id].results_back) == (2, 0)
     assert progress.tubes == {"resulted": 3, "shipped": 1}
     # Individual results of the last 7 days: 3 negatives, 1 positive.
     assert progress.positivity == pytest.approx(0.25)
@@ -359,6 +360,15 @@ def test_progress_per_unit_and_per_site(session: Session) -> None:
     assert progress.suggested is not None
     assert (progress.suggested.prevalence, progress.suggested.pool_size) == (0.25, 3)
     assert progress.suggested.max_pool_size == 10
+    # The visitor's retest comes back positive: counted where the pool was sampled.
+    retest = fill_tube(session, campaign, site, [visitor], kind="single")
+    ship(session, lab, [retest])
+    enter(session, retest, "positive", ct=25.0)
+    after = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    assert (after.units[TRUC_BACH].results_back, after.units[TRUC_BACH].positive) == (1, 1)
+    assert (after.sites[second.id].results_back, after.sites[second.id].positive) == (1, 1)
+    assert (after.total.sampled, after.total.results_back, after.total.positive) == (7, 5, 2)
+    assert after.total.waiting_retest == 1
 
 
 def test_progress_counts_the_current_round_and_positivity_a_week(session: Session) -> None:

@@ -221,14 +221,14 @@ def test_the_progress_page_shows_the_real_figures(client: TestClient, session: S
     enter(session, pool, "positive", ct=27.0)
     enter(session, single, "negative")
     page = _text(client.get(f"/testing/campaigns/{campaign.code}").text)
-    # Four of five sampled have a result: the pool's members wait for their retests.
-    assert re.search(r'id="results-back"><strong>4 / 5</strong>', page)
+    # One of five sampled has a result: the pool's members wait for their retests.
+    assert re.search(r'id="results-back"><strong>1 / 5</strong>', page)
     assert 'id="waiting-members">3<' in page
     unit_row = _row(page, PHUC_XA)
     residents = session.scalar(
         select(func.count()).select_from(Person).where(Person.permanent_unit_code == PHUC_XA)
     )
-    assert unit_row == f"Phường Phúc Xá {PHUC_XA} 4 / 5 {residents} 5 4 0 3"
+    assert unit_row == f"Phường Phúc Xá {PHUC_XA} 1 / 5 {residents} 5 1 0 3"
     assert re.search(r"<strong>1</strong> đang mở", page)
     assert re.search(r"<strong>2</strong> đã có kết quả", page)
     # One individual result, negative: positivity 0, single tubes best.

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, distinct, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
@@ -431,34 +431,45 @@ class Progress:
 def _sample_counts(
     session: Session, campaign: Campaign, round_: int, key: Any
 ) -> dict[Any, Figures]:
+    """Per key of the screening sample (the person's unit, or the site): people sampled, with an
+    individual result (from the screening tube, or from the retest a pool or an invalid tube
+    asked for), and positive. A member of a positive pool has no result back until retested."""
     figures: dict[Any, Figures] = defaultdict(Figures)
-    base = and_(
-        Sample.campaign_id == campaign.id,
-        Sample.round == round_,
-        Sample.removed_at.is_(None),
-    )
-    screening = and_(base, Sample.retest_order_id.is_(None))
-    for value, sampled, back in session.execute(
+    retest = aliased(Sample)
+
+    def retested(*outcomes: str) -> ColumnElement[bool]:
+        return exists().where(
+            retest.person_id == Sample.person_id,
+            retest.campaign_id == Sample.campaign_id,
+            retest.round == Sample.round,
+            retest.retest_order_id.is_not(None),
+            retest.removed_at.is_(None),
+            retest.outcome.in_(outcomes),
+        )
+
+    individual = ("negative", "positive")
+    back = or_(Sample.outcome.in_(individual), retested(*individual))
+    positive = or_(Sample.outcome == "positive", retested("positive"))
+    for value, sampled, with_result, positives in session.execute(
         select(
             key,
             func.count(distinct(Sample.person_id)),
-            func.count(distinct(Sample.person_id)).filter(Sample.outcome.is_not(None)),
+            func.count(distinct(Sample.person_id)).filter(back),
+            func.count(distinct(Sample.person_id)).filter(positive),
         )
         .select_from(Sample)
         .join(Tube, Tube.id == Sample.tube_id)
-        .where(screening)
+        .where(
+            Sample.campaign_id == campaign.id,
+            Sample.round == round_,
+            Sample.removed_at.is_(None),
+            Sample.retest_order_id.is_(None),
+        )
         .group_by(key)
     ):
         figures[value].sampled = sampled
-        figures[value].results_back = back
-    for value, positive in session.execute(
-        select(key, func.count(distinct(Sample.person_id)))
-        .select_from(Sample)
-        .join(Tube, Tube.id == Sample.tube_id)
-        .where(base, Sample.outcome == "positive")
-        .group_by(key)
-    ):
-        figures[value].positive = positive
+        figures[value].results_back = with_result
+        figures[value].positive = positives
     return figures
 
 
