@@ -142,6 +142,7 @@ def create_app(
     from phongdich.persons import routes as person_routes
     from phongdich.testing import lab_pages as testing_lab_pages
     from phongdich.testing import pages as testing_pages
+    from phongdich.testing import result_pages as testing_result_pages
     from phongdich.testing import routes as testing_routes
     from phongdich.venues import pages as venue_pages
     from phongdich.venues import routes as venue_routes
@@ -169,6 +170,7 @@ def create_app(
         checkin_pages,
         testing_pages,
         testing_lab_pages,
+        testing_result_pages,
     ):
         app.include_router(module.router)
     return app

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from phongdich.auth import devices
 from phongdich.auth.actor import Actor
@@ -16,26 +15,10 @@ from phongdich.auth.roles import Role
 from phongdich.credentials import passes
 from phongdich.credentials.routes import request_keys
 from phongdich.deps import ActorDep, SessionDep, origin
-from phongdich.errors import Invalid
-from phongdich.persons.documents import parse_document, parse_phone
-from phongdich.persons.models import Person
-from phongdich.persons.service import document_owner, get_person
+from phongdich.persons.service import get_person, owner_with_phone
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _owner_with_phone(session: Session, number: str, phone: str) -> Person | None:
-    """The person holding this document, only if the phone matches too; else None."""
-    try:
-        document = parse_document(number)
-        wanted = parse_phone(phone)
-    except Invalid:
-        return None
-    person = document_owner(session, document)
-    if person is None or person.merged_into_id is not None or not wanted:
-        return None
-    return person if person.phone == wanted else None
 
 
 def _pass_view(issued: passes.IssuedPass) -> dict[str, object]:
@@ -58,7 +41,7 @@ def pass_show(
     phone: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse:
     """A wrong pair, an unknown document and a malformed one all get the same answer."""
-    person = _owner_with_phone(session, document_number, phone)
+    person = owner_with_phone(session, document_number, phone)
     if person is None:
         return render(
             request,

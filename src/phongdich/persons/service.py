@@ -158,6 +158,23 @@ def document_owner(session: Session, document: Document) -> Person | None:
     )
 
 
+def owner_with_phone(session: Session, number: str, phone: str) -> Person | None:
+    """The person holding this document, only if the phone matches too; else None.
+
+    How a citizen without an account shows who they are (their pass, their results): a wrong
+    pair and an unknown document give the same None, so neither is revealed.
+    """
+    try:
+        document = parse_document(number)
+        wanted = parse_phone(phone)
+    except Invalid:
+        return None
+    person = document_owner(session, document)
+    if person is None or person.merged_into_id is not None or not wanted:
+        return None
+    return person if person.phone == wanted else None
+
+
 def visible(session: Session, actor: Actor, person: Person, units: UnitPaths | None = None) -> bool:
     """May this actor see this person at all? (Citizens: only themselves.)"""
     if actor.role is Role.CITIZEN:
