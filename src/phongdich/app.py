@@ -144,6 +144,7 @@ def create_app(
     from phongdich.testing import pages as testing_pages
     from phongdich.testing import result_pages as testing_result_pages
     from phongdich.testing import routes as testing_routes
+    from phongdich.testing import sampling_pages as testing_sampling_pages
     from phongdich.venues import pages as venue_pages
     from phongdich.venues import routes as venue_routes
     from phongdich.web import pages as web_pages
@@ -169,6 +170,7 @@ def create_app(
         venue_pages,
         checkin_pages,
         testing_pages,
+        testing_sampling_pages,
         testing_lab_pages,
         testing_result_pages,
     ):

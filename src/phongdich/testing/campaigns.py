@@ -40,6 +40,7 @@ from phongdich.text import clean_name, fold, new_code, parse_code
 from phongdich.web.reasons import N_
 
 METHODS = ("pcr", "rapid_antigen")
+METHOD_LABELS = {"pcr": N_("RT-PCR"), "rapid_antigen": N_("Rapid antigen test")}
 ACTIVE, CLOSED = "active", "closed"
 _METHOD_ALIASES = {
     "rt_pcr": "pcr",

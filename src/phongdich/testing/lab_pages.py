@@ -46,7 +46,6 @@ RESULT_LABELS = {
     "positive": N_("Positive"),
     "invalid": N_("Invalid"),
 }
-METHOD_LABELS = {"pcr": N_("RT-PCR"), "rapid_antigen": N_("Rapid antigen test")}
 STATUS_LABELS = {
     "open": N_("open"),
     "closed": N_("closed"),
@@ -251,7 +250,7 @@ def _result_form(
             "values": values,
             "errors": errors or {},
             "result_choices": _choices(RESULT_LABELS, blank=True),
-            "method_choices": _choices(METHOD_LABELS),
+            "method_choices": _choices(campaigns.METHOD_LABELS),
             "saved": saved,
             "created": created,
             "conflict": conflict,
@@ -376,10 +375,10 @@ def _tube_page(
             "current": current,
             "status_labels": STATUS_LABELS,
             "result_labels": RESULT_LABELS,
-            "method_labels": METHOD_LABELS,
+            "method_labels": campaigns.METHOD_LABELS,
             "source_labels": SOURCE_LABELS,
             "result_choices": _choices(RESULT_LABELS, blank=True),
-            "method_choices": _choices(METHOD_LABELS),
+            "method_choices": _choices(campaigns.METHOD_LABELS),
             "values": values if values is not None else defaults,
             "errors": errors or {},
             "corrected": request.query_params.get("corrected") == "1",

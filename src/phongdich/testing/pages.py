@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, File, Path, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -22,14 +22,11 @@ from phongdich.adminunits import service as units
 from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.config import get_settings
-from phongdich.credentials.routes import request_keys
-from phongdich.credentials.verify import TrustStore
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
 from phongdich.testing import campaigns, labs, pooling, reports, sampling
 from phongdich.testing.models import Campaign
-from phongdich.testing.schemas import CampaignInput, SamplingBatch, ShipmentPublic, SiteInput
-from phongdich.web import reasons
+from phongdich.testing.schemas import CampaignInput, SiteInput
 from phongdich.web.forms import FormValues
 from phongdich.web.reasons import N_
 from phongdich.web.templating import render
@@ -65,10 +62,7 @@ SERVICE_REASONS = (
     N_("no active user with that name"),
     N_("a time with its zone"),
 )
-METHOD_LABELS = {"pcr": N_("RT-PCR"), "rapid_antigen": N_("Rapid antigen test")}
 PEOPLE_TEMPLATE = "testing/people.html"
-POSITIVITY_DAYS = 7
-MAX_BARCODES = 5000
 _SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -76,7 +70,7 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _codes(text: str) -> list[str]:
+def split_codes(text: str) -> list[str]:
     """Codes typed or scanned one after another: separated by spaces, commas or new lines."""
     return [part for part in _SPLIT.split(text) if part]
 
@@ -127,9 +121,11 @@ def _positivity_table(
 ) -> tuple[list[date], list[tuple[str, str, dict[date, reports.DayPositivity]]]]:
     """Units down, the last seven local days across."""
     today = _local_today()
-    days = [today - timedelta(days=n) for n in range(POSITIVITY_DAYS - 1, -1, -1)]
+    days = [today - timedelta(days=n) for n in range(campaigns.POSITIVITY_DAYS - 1, -1, -1)]
     by_unit: dict[str, dict[date, reports.DayPositivity]] = {}
-    for day in reports.positivity_by_day(session=session, actor=actor, days=POSITIVITY_DAYS):
+    for day in reports.positivity_by_day(
+        session=session, actor=actor, days=campaigns.POSITIVITY_DAYS
+    ):
         if day.day >= days[0]:
             by_unit.setdefault(day.unit_code, {})[day.day] = day
     names = campaigns.unit_names(session, set(by_unit))
@@ -159,7 +155,7 @@ def overview(request: Request, actor: ActorDep, session: SessionDep) -> Response
             "days": days,
             "positivity_rows": positivity_rows,
             "may_manage": actor.can(Permission.TESTING_MANAGE),
-            "method_labels": METHOD_LABELS,
+            "method_labels": campaigns.METHOD_LABELS,
         },
     )
 
@@ -177,7 +173,7 @@ def _campaign_input(values: Mapping[str, str]) -> CampaignInput:
         return CampaignInput(
             name=name,
             unit_code=values.get("unit_code", ""),
-            target_unit_codes=_codes(values.get("target_unit_codes", "")),
+            target_unit_codes=split_codes(values.get("target_unit_codes", "")),
             method=values.get("method", "pcr"),
             max_pool_size=pool,
             starts_on=starts_on,
@@ -201,7 +197,7 @@ def _campaign_form(
         {
             "values": values,
             "errors": errors or {},
-            "methods": list(METHOD_LABELS.items()),
+            "methods": list(campaigns.METHOD_LABELS.items()),
         },
         status_code=status_code,
     )
@@ -297,7 +293,7 @@ def _campaign_page(
             ),
             "manages": manages,
             "active": campaign.status == campaigns.ACTIVE,
-            "method_labels": METHOD_LABELS,
+            "method_labels": campaigns.METHOD_LABELS,
             "site_values": site_values or {"unit_code": campaign.unit_code},
             "site_errors": site_errors or {},
             "staff_values": staff_values or {},
@@ -436,128 +432,4 @@ def people_submit(
         lambda data: campaigns.import_people(
             session=session, actor=actor, campaign_code=campaign.code, source=data
         ),
-    )
-
-
-# The sampling page
-
-
-def _lab_choices(session: Session) -> list[labs.Load]:
-    return labs.loads(session, labs.list_labs(session=session))
-
-
-def _sample_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    campaign_code: str,
-    site_code: str,
-    *,
-    ship_values: Mapping[str, str] | None = None,
-    ship_errors: Errors | None = None,
-    shipment: ShipmentPublic | None = None,
-    sent_barcodes: Sequence[str] = (),
-    status_code: int = 200,
-) -> Response:
-    choices = campaigns.sites_for(session, actor)
-    chosen = None
-    for campaign, site in choices:
-        if (
-            campaign.code == campaign_code.strip().upper()
-            and site.code == site_code.strip().upper()
-        ):
-            chosen = (campaign, site)
-    if chosen is None and len(choices) == 1:
-        chosen = choices[0]
-    orders = sampling.retest_orders(session=session, actor=actor)
-    response = render(
-        request,
-        "testing/sample.html",
-        {
-            "choices": choices,
-            "chosen": chosen,
-            "orders": orders,
-            "loads": _lab_choices(session),
-            "ship_values": ship_values or {},
-            "ship_errors": ship_errors or {},
-            "shipment": shipment,
-            "sent_barcodes": sent_barcodes,
-        },
-        status_code=status_code,
-    )
-    # The page holds the team's queue in the browser; never a stale copy from a cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@router.get("/testing/sample", response_class=HTMLResponse)
-def sample_page(
-    request: Request,
-    actor: ActorDep,
-    session: SessionDep,
-    campaign: Annotated[str, Query(max_length=32)] = "",
-    site: Annotated[str, Query(max_length=32)] = "",
-) -> Response:
-    """The sampling table on a phone: a tube's barcode, then each person's pass or card."""
-    actor.require(Permission.TESTING_SAMPLE)
-    return _sample_page(request, session, actor, campaign, site)
-
-
-def _translated(outcome: dict[str, Any]) -> dict[str, Any]:
-    if outcome.get("reason"):
-        outcome["reason"] = reasons.translate(str(outcome["reason"]))
-    return outcome
-
-
-@router.post("/testing/sample/ops")
-def sample_ops(
-    body: SamplingBatch, request: Request, actor: ActorDep, session: SessionDep
-) -> JSONResponse:
-    """The page's queue, as `POST /api/testing/sampling`, with reasons in the page's language."""
-    try:
-        actor.require(Permission.TESTING_SAMPLE)
-        trust = TrustStore.from_database(session, request_keys(request))
-        outcome = sampling.apply(session=session, actor=actor, ops=body.ops, trust=trust)
-    except PhongdichError as exc:
-        return JSONResponse({"error": reasons.translate(exc.message)}, status_code=exc.status_code)
-    answer = outcome.model_dump(mode="json")
-    answer["results"] = [_translated(r) for r in answer["results"]]
-    return JSONResponse(answer)
-
-
-@router.post("/testing/sample/ship", response_class=HTMLResponse)
-def ship_submit(
-    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    """Closed tubes into a shipment to a lab; the lab's load comes back as a warning."""
-    actor.require(Permission.TESTING_SAMPLE)
-    here = (values.get("campaign", "")[:32], values.get("site", "")[:32])
-    barcodes = _codes(values.get("barcodes", ""))[:MAX_BARCODES]
-    try:
-        if not values.get("lab_code"):
-            raise Invalid("lab_code", "required")
-        if not barcodes:
-            raise Invalid("barcodes", "required")
-        with session.begin_nested():
-            shipment, warnings = labs.create_shipment(
-                session=session, actor=actor, lab_code=values["lab_code"], barcodes=barcodes
-            )
-    except Invalid as exc:
-        field = exc.field.split(".")[0]
-        return _sample_page(
-            request,
-            session,
-            actor,
-            *here,
-            ship_values=values,
-            ship_errors={field if field in ("lab_code", "barcodes") else "barcodes": exc.reason},
-            status_code=422,
-        )
-    return _sample_page(
-        request,
-        session,
-        actor,
-        *here,
-        shipment=labs.view(session, shipment, warnings),
-        sent_barcodes=[tube_code.upper() for tube_code in barcodes],
     )

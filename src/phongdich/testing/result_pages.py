@@ -25,7 +25,7 @@ from phongdich.errors import NotFound
 from phongdich.persons.models import Person
 from phongdich.persons.service import owner_with_phone
 from phongdich.testing import reports
-from phongdich.testing.lab_pages import METHOD_LABELS
+from phongdich.testing.campaigns import METHOD_LABELS
 from phongdich.testing.schemas import PersonResult
 from phongdich.web import i18n
 from phongdich.web.forms import FormValues
