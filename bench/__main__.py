@@ -21,6 +21,7 @@ BENCHMARKS = {
     "demo_city": "Build the demo city (build_demo) vs inserting the same pre-generated rows",
     "credentials": "Verify health passes vs bare ECDSA-P256 verify; issue passes via the service",
     "checkins": "Ingest device batches via the service vs a raw bulk insert; tracing queries",
+    "testing": "Import lab results via the service vs a raw bulk insert; pairing at the site",
 }
 
 Runner = Callable[..., Result]

@@ -35,6 +35,7 @@ from phongdich.demo.names import (
     MIDDLE_MALE,
     STREETS,
 )
+from phongdich.demo.testing import TestingDemo, add_testing
 from phongdich.errors import Conflict
 from phongdich.importing import ImportReport
 from phongdich.persons.models import Household, IdentityDocument, Person
@@ -60,6 +61,7 @@ class DemoResult:
     # Check-ins end at the current time, so two builds may differ by a scan or two at the edges.
     checkins: int = field(default=0, compare=False)
     health_facts: int = field(default=0, compare=False)  # dated from now, like the check-ins
+    testing: TestingDemo | None = None  # labs and a screening campaign in progress
 
     def print(self, console: Console) -> None:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
@@ -67,6 +69,8 @@ class DemoResult:
             f"{self.venues:,} venues and {self.checkins:,} check-ins over the last "
             f"{checkins.DAYS} days."
         )
+        if self.testing is not None:
+            console.print(self.testing.line())
         table = Table("username", "role", "unit", "password", title="Demo users")
         for row in self.users:
             table.add_row(*row)
@@ -373,6 +377,8 @@ def build_demo(
         )
         result.venues, result.checkins = added.venues, added.checkins
         result.health_facts = health.add_health_facts(session, seed=seed, ages_on_year=TODAY.year)
+        result.testing = add_testing(session, seed=seed)
+        result.health_facts += result.testing.health_facts
     return result
 
 
