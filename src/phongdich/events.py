@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     insert,
@@ -49,6 +50,9 @@ class OutboxEvent(Base):
     unit_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]  # for bulk inserts
 
 
 class EventDelivery(Base):
@@ -142,7 +146,7 @@ def record_many(
         return 0
     now = utcnow()
     session.execute(
-        insert(OutboxEvent),
+        insert(OUTBOX),
         [
             {
                 "id": uuid.uuid4(),

@@ -48,3 +48,26 @@ def test_status_change_revokes_other_colours_only(
     assert green_row.revoked_at is not None
     assert green_row.revoked_reason == "status changed to red"
     assert session.get_one(HealthPass, red.claims.pass_id).revoked_at is None
+
+
+def test_a_batch_event_revokes_for_every_person_named(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = keyring(settings)
+    actor = system_actor("tests")
+    people = [make_person(session) for _ in range(3)]
+    greens = [
+        passes.issue_pass(session=session, actor=actor, person=p, status=status("green"), keys=keys)
+        for p in people
+    ]
+    use_status(monkeypatch, "red", "F0")
+    batch = events.Event(
+        uuid.uuid4(),
+        "health.status_changed",
+        {"person_ids": [str(p.id) for p in people[:2]]},
+        None,
+        utcnow(),
+    )
+    handlers.revoke_outdated_passes(session, batch)
+    revoked = [session.get_one(HealthPass, g.claims.pass_id).revoked_at for g in greens]
+    assert [at is not None for at in revoked] == [True, True, False]

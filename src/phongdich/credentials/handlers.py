@@ -17,19 +17,23 @@ from phongdich.errors import NotFound
 def revoke_outdated_passes(session: Session, event: events.Event) -> None:
     """A pass showing a colour the person no longer has must stop working at once.
 
+    The event names one person (`person_id`) or a batch (`person_ids`, from bulk imports).
     Idempotent: passes already revoked are left as they are, and a repeat finds none to revoke.
     """
-    person_id = uuid.UUID(str(event.payload["person_id"]))
+    payload = event.payload
+    named = payload.get("person_ids") or [payload["person_id"]]
     now = utcnow()
-    status = passes.current_status(session, person_id, now)
-    try:
-        passes.revoke_passes_of(
-            session=session,
-            actor=system_actor("events"),
-            person_id=person_id,
-            reason=f"status changed to {status.colour}",
-            keep_colour=status.colour,
-            now=now,
-        )
-    except NotFound:  # the person was removed meanwhile: nothing left to revoke
-        return
+    for value in named:
+        person_id = uuid.UUID(str(value))
+        try:
+            status = passes.current_status(session, person_id, now)
+            passes.revoke_passes_of(
+                session=session,
+                actor=system_actor("events"),
+                person_id=person_id,
+                reason=f"status changed to {status.colour}",
+                keep_colour=status.colour,
+                now=now,
+            )
+        except NotFound:  # the person was removed meanwhile: nothing left to revoke
+            continue

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     delete,
     func,
@@ -78,6 +79,9 @@ class HealthFact(Base):
     source_id: Mapped[str] = mapped_column(String(64))
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+HEALTH_FACTS: Table = HealthFact.__table__  # type: ignore[assignment]  # for bulk inserts
 
 
 class ColourRuleSet(Base):
@@ -209,13 +213,26 @@ def _existing_sources(session: Session, domain: str, source_ids: Sequence[str]) 
     return found
 
 
-def record_facts(*, session: Session, actor: Actor, domain: str, facts: Sequence[NewFact]) -> int:
+def record_facts(
+    *,
+    session: Session,
+    actor: Actor,
+    domain: str,
+    facts: Sequence[NewFact],
+    fresh: bool = False,
+) -> int:
     """Record many facts of one domain at once (a lab's import); each source once. Returns how
-    many were new. One status event per person changed; the caller audits the batch."""
+    many were new. The people changed are announced in batches; the caller audits the batch.
+
+    `fresh`: the caller knows no fact of these sources exists (their ids are new), so they are
+    not looked up; the unique source still refuses a duplicate.
+    """
     for fact in facts:
         colour_rules.check_kind(fact.kind, "kind")
-    known = _existing_sources(session, domain, [f.source_id for f in facts])
+    known = set() if fresh else _existing_sources(session, domain, [f.source_id for f in facts])
     rows: dict[str, dict[str, object]] = {}
+    now = utcnow()
+    recorded_by = actor.username[:64]
     for fact in facts:
         if fact.source_id in known or fact.source_id in rows:
             continue
@@ -224,15 +241,15 @@ def record_facts(*, session: Session, actor: Actor, domain: str, facts: Sequence
             "person_id": fact.person_id,
             "kind": fact.kind,
             "occurred_at": _aware(fact.occurred_at, "occurred_at"),
-            "value": colour_rules.check_value(fact.kind, dict(fact.value)),
+            "value": colour_rules.check_value(fact.kind, fact.value),
             "source_domain": domain,
             "source_id": fact.source_id,
-            "recorded_by": actor.username[:64],
-            "created_at": utcnow(),
+            "recorded_by": recorded_by,
+            "created_at": now,
         }
     if not rows:
         return 0
-    session.execute(insert(HealthFact), list(rows.values()))
+    session.execute(insert(HEALTH_FACTS), list(rows.values()))
     _announce(session, {r["person_id"] for r in rows.values()})  # type: ignore[misc]
     return len(rows)
 
@@ -263,23 +280,22 @@ def withdraw_facts(
     return len(withdrawn)
 
 
+# People per bulk `health.status_changed` event: a lab's import changes thousands at once, and
+# one delivery per person would keep the worker busy for hours.
+ANNOUNCE_BATCH = 1000
+
+
 def _announce(session: Session, person_ids: set[uuid.UUID]) -> None:
-    """`health.status_changed` for each person, with the unit each belongs to."""
-    if not person_ids:
-        return
-    units: dict[uuid.UUID, str | None] = {}
-    ids = list(person_ids)
-    for start in range(0, len(ids), 5000):
-        for pid, temporary, permanent in session.execute(
-            select(Person.id, Person.temporary_unit_code, Person.permanent_unit_code).where(
-                Person.id.in_(ids[start : start + 5000])
-            )
-        ):
-            units[pid] = temporary or permanent
+    """`health.status_changed` for these people, in events of up to ANNOUNCE_BATCH of them
+    (payload `person_ids`; a single fact's event carries `person_id`)."""
+    ordered = sorted(str(pid) for pid in person_ids)
     events.record_many(
         session,
         STATUS_CHANGED,
-        [({"person_id": str(pid)}, units.get(pid)) for pid in sorted(person_ids, key=str)],
+        [
+            ({"person_ids": ordered[start : start + ANNOUNCE_BATCH]}, None)
+            for start in range(0, len(ordered), ANNOUNCE_BATCH)
+        ],
     )
 
 

@@ -57,6 +57,7 @@ FACTS_DOMAIN = "testing"
 TUBES: Table = Tube.__table__  # type: ignore[assignment]
 SAMPLES: Table = Sample.__table__  # type: ignore[assignment]
 ORDERS: Table = RetestOrder.__table__  # type: ignore[assignment]
+REVISIONS: Table = TubeResult.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def _apply(session: Session, actor: Actor, lab: Lab, entries: Sequence[Entry]) -
     now = utcnow()
     by_tube = {e.tube.id: e for e in entries}
     session.execute(
-        insert(TubeResult),
+        insert(REVISIONS),
         [
             {
                 "id": uuid.uuid4(),
@@ -257,14 +258,12 @@ def _apply(session: Session, actor: Actor, lab: Lab, entries: Sequence[Entry]) -
     if corrected:
         _undo(session, actor, corrected, samples)
     _resolve(session, actor, by_tube, samples, now)
-    audit.record_many(
-        session,
-        actor,
-        "result",
-        "tube",
-        [(e.tube.id, None) for e in entries],
-        detail=f"lab={lab.code}",
-    )
+    # A result revision records who entered it and when; a typed one is audited as well, an
+    # import once as a whole (by `import_results`).
+    typed: list[tuple[object, str | None]] = [
+        (e.tube.id, None) for e in entries if e.source != "import"
+    ]
+    audit.record_many(session, actor, "result", "tube", typed, detail=f"lab={lab.code}")
     # The ORM's copies of these rows are stale after the Core updates.
     session.expire_all()
 
@@ -438,8 +437,9 @@ def _resolve(
             order_updates,
         )
     if orders:
-        session.execute(insert(RetestOrder), orders)
-    record_facts(session=session, actor=actor, domain=FACTS_DOMAIN, facts=facts)
+        session.execute(insert(ORDERS), orders)
+    # Each fact's source names the new revision: none of them can exist yet.
+    record_facts(session=session, actor=actor, domain=FACTS_DOMAIN, facts=facts, fresh=True)
     events.record_many(session, POSITIVE_TOPIC, positives)
 
 
