@@ -42,7 +42,7 @@ def outbox(session: Session, topic: str) -> list[OutboxEvent]:
 
 def announced(session: Session) -> list[str]:
     """The people `health.status_changed` named: one per event, or a batch per event."""
-    named = []
+    named: list[str] = []
     for event in outbox(session, "health.status_changed"):
         named += event.payload.get("person_ids") or [event.payload["person_id"]]
     return sorted(named)
