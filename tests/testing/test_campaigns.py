@@ -391,3 +391,28 @@ def test_progress_counts_the_current_round_and_positivity_a_week(session: Sessio
     assert (old.positivity, old.tested_7d, old.suggested) == (None, 0, None)
     # A lab in another province never changes the unit's positivity.
     assert labs.list_labs(session=session) == [lab]
+
+
+def test_waiting_retests_count_people_of_the_current_round(session: Session) -> None:
+    campaign, site = make_campaign(session)
+    lab = make_lab(session)
+    people = [make_person(session) for _ in range(3)]
+    pool = fill_tube(session, campaign, site, people)
+    ship(session, lab, [pool])
+    enter(session, pool, "positive", ct=31.0)
+    assert (
+        campaigns.progress(session=session, actor=SYSTEM, code=campaign.code).total.waiting_retest
+        == 3
+    )
+    campaigns.next_round(session=session, actor=SYSTEM, code=campaign.code)
+    later = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    assert (later.round, later.total.sampled, later.total.waiting_retest) == (2, 0, 0)
+
+
+def test_labs_and_venue_managers_do_not_see_campaigns(session: Session) -> None:
+    campaign, _ = make_campaign(session)
+    for role in (Role.LAB_TECHNICIAN, Role.VENUE_MANAGER):
+        _, actor = make_user(session, role, PHUC_XA)
+        with pytest.raises(NotFound):
+            campaigns.get_campaign(session=session, actor=actor, code=campaign.code)
+        assert campaigns.list_campaigns(session=session, actor=actor) == []

@@ -163,6 +163,10 @@ def test_campaign_form_errors_are_shown_next_to_the_field_with_the_values_kept(
     assert pool.status_code == 422
     assert field_error(pool.text, "max_pool_size") == "một số nguyên từ 1 đến 30"
     assert field_value(_text(pool.text), "max_pool_size") == "mười"
+    # A digit Python reads as one but int() does not ("²"): the same answer, not a 500.
+    squared = client.post("/testing/campaigns/new", data=_campaign_form(max_pool_size="²"))
+    assert squared.status_code == 422
+    assert field_error(squared.text, "max_pool_size") == "một số nguyên từ 1 đến 30"
 
     backwards = client.post("/testing/campaigns/new", data=_campaign_form(ends_on="2021-08-01"))
     assert backwards.status_code == 422

@@ -292,7 +292,7 @@ def test_a_correction_replaces_open_orders_and_spares_those_already_sampled(
         (people[0].id, 1): ("pool_positive", "sampled"),
         (people[1].id, 1): ("pool_positive", "cancelled"),
         (people[2].id, 1): ("pool_positive", "cancelled"),
-        (people[0].id, 2): ("invalid", "open"),
+        # The member already swabbed for a retest is not asked again: that retest answers.
         (people[1].id, 2): ("invalid", "open"),
         (people[2].id, 2): ("invalid", "open"),
     }
@@ -301,7 +301,7 @@ def test_a_correction_replaces_open_orders_and_spares_those_already_sampled(
         session=session, actor=SYSTEM, code=pool, value=value("negative"), reason="rerun was clean"
     )
     statuses = sorted(o.status for o in orders(session) if o.source_revision == 2)
-    assert statuses == ["cancelled"] * 3
+    assert statuses == ["cancelled"] * 2
     assert facts(session) == sorted((p.id, "negative") for p in people)
     assert outcomes(session, pool) == ["negative"] * 3
 
@@ -638,3 +638,27 @@ def test_a_repeated_row_shares_the_fate_of_its_first(session: Session) -> None:
         (2, "this tube was not sent to this lab"),
         (4, "this tube was not sent to this lab"),
     ]
+
+
+def test_a_correction_of_the_ct_value_alone_changes_nobody_s_result(session: Session) -> None:
+    campaign, site = make_campaign(session)
+    lab = make_lab(session)
+    person = make_person(session)
+    single = fill_tube(session, campaign, site, [person], kind="single")
+    ship(session, lab, [single])
+    enter(session, single, "positive", ct=30.0)
+    first = session.scalars(select(Tube.resulted_at).where(Tube.barcode == single)).one()
+    results.correct_result(
+        session=session, actor=SYSTEM, code=single, value=value("positive", 24), reason="re-read"
+    )
+    assert len(outbox(session, results.POSITIVE_TOPIC)) == 1
+    assert len(outbox(session, results.CORRECTED_TOPIC)) == 1
+    assert facts(session) == [(person.id, "positive")]
+    tube = session.scalars(select(Tube).where(Tube.barcode == single)).one()
+    # Turnaround is measured to the first result, not to the correction.
+    assert (tube.result_revision, tube.resulted_at) == (2, first)
+    # A later change of the result itself still takes back the facts of every revision.
+    results.correct_result(
+        session=session, actor=SYSTEM, code=single, value=value("negative"), reason="swapped"
+    )
+    assert facts(session) == [(person.id, "negative")]

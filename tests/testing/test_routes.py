@@ -413,6 +413,14 @@ def test_shipments_results_corrections_and_retests(
     assert (
         client.get(f"{API}/positives?since=2021-09-01T00:00:00", headers=officer).status_code == 422
     )
+    edge = "0001-01-01T00:00:00+14:00"  # no UTC time for it: a 422 naming the field
+    assert (
+        client.get(f"{API}/positives", params={"since": edge}, headers=officer).json()["field"]
+        == "since"
+    )
+    assert (
+        client.get(f"{API}/positives", params={"since": edge}, headers=officer).status_code == 422
+    )
     assert client.get(f"{API}/positives", headers=technician).status_code == 403
     days = client.get(f"{API}/positivity", headers=officer).json()
     assert [(d["unit_code"], d["tested"], d["positive"], d["rate"]) for d in days] == [

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phongdich.auth.actor import Actor
@@ -383,6 +384,14 @@ def test_staff_from_elsewhere_sample_only_where_they_are_assigned(session: Sessi
     )
     assigned = run(session, [op("add", code, text=number(person))], actor=lent)
     assert statuses(assigned) == ["applied"]
+    # The lent team opens tubes of its own there too.
+    own = new_barcode()
+    opened_there = run(
+        session,
+        [opening(own, campaign.code), op("add", own, text=number(make_person(session)))],
+        actor=lent,
+    )
+    assert statuses(opened_there) == ["applied", "applied"]
     assert session.scalar(select(Tube.opened_by).where(Tube.barcode == code)) == local.username
     _, lab = make_user(session, Role.LAB_TECHNICIAN, PHUC_XA)
     with pytest.raises(Forbidden):
@@ -462,3 +471,28 @@ def test_retest_orders_are_listed_by_jurisdiction(session: Session) -> None:
     with pytest.raises(Forbidden):
         sampling.retest_orders(session=session, actor=lab_staff)
     assert session.scalar(select(func.count()).select_from(RetestOrder)) == 2
+
+
+def test_the_database_refuses_a_second_screening_swab_of_a_round(session: Session) -> None:
+    """What two phones racing with the same person would leave: the unique index says no."""
+    campaign, site = make_campaign(session)
+    person = make_person(session)
+    fill_tube(session, campaign, site, [person], close=False)
+    other = fill_tube(session, campaign, site, [make_person(session)], close=False)
+    tube = session.scalars(select(Tube).where(Tube.barcode == other)).one()
+    first = session.scalars(select(Sample).where(Sample.person_id == person.id)).one()
+    second = Sample(
+        id=uuid.uuid4(),
+        tube_id=tube.id,
+        campaign_id=campaign.id,
+        round=first.round,
+        person_id=person.id,
+        unit_code=first.unit_code,
+        sampled_at=utcnow(),
+        sampled_by="tests",
+    )
+    with session.begin_nested() as savepoint:
+        session.add(second)
+        with pytest.raises(IntegrityError):
+            session.flush()
+        savepoint.rollback()

@@ -96,7 +96,10 @@ def unit_names(session: Session, codes: set[str]) -> dict[str, str]:
 
 
 def sees(session: Session, actor: Actor, campaign: Campaign) -> bool:
-    """Officials of the running unit and above, and every unit the campaign covers, see it."""
+    """Testing staff and officials of the running unit and above, and of every unit inside it,
+    see it (labs and venue managers do not)."""
+    if not any(actor.can(p) for p in (Permission.TESTING_READ, Permission.TESTING_SAMPLE)):
+        return False
     path = _path(session, campaign.unit_code)
     if covers(actor, path):
         return True
@@ -513,9 +516,15 @@ def progress(*, session: Session, actor: Actor, code: str, now: datetime | None 
         sites[site.id] = Figures()
     for site_id, fig in _sample_counts(session, campaign, round_, Tube.site_id).items():
         sites[site_id] = fig
+    # People (not orders) still waiting for a retest asked by this round's tubes.
     for order_unit, waiting in session.execute(
-        select(RetestOrder.unit_code, func.count())
-        .where(RetestOrder.campaign_id == campaign.id, RetestOrder.status.in_(("open", "sampled")))
+        select(RetestOrder.unit_code, func.count(distinct(RetestOrder.person_id)))
+        .join(Tube, Tube.id == RetestOrder.source_tube_id)
+        .where(
+            RetestOrder.campaign_id == campaign.id,
+            RetestOrder.status.in_(("open", "sampled")),
+            Tube.round == round_,
+        )
         .group_by(RetestOrder.unit_code)
     ):
         units[order_unit or ""].waiting_retest = waiting

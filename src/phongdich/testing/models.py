@@ -22,6 +22,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -160,6 +161,16 @@ class Sample(Base):
     __tablename__ = "testing_samples"
     __table_args__ = (
         Index("ix_testing_samples_campaign_person", "campaign_id", "person_id", "round"),
+        # One screening swab per person and round, even when two phones send them at once.
+        Index(
+            "uq_testing_samples_round_person",
+            "campaign_id",
+            "round",
+            "person_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL AND retest_order_id IS NULL"),
+            postgresql_where=text("removed_at IS NULL AND retest_order_id IS NULL"),
+        ),
         Index("ix_testing_samples_unit_outcome", "unit_code", "outcome"),
     )
 

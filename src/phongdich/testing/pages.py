@@ -90,7 +90,7 @@ def _date(values: Mapping[str, str], name: str) -> date:
 
 def _pool_size(values: Mapping[str, str]) -> int:
     text = values.get("max_pool_size", "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 30:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 30:
         raise Invalid("max_pool_size", POOL_RULE)
     return int(text)
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from phongdich import events
@@ -206,6 +206,17 @@ class Entry:
     reading: Reading
     source: str  # form | import | api
     reason: str = ""
+    previous: Reading | None = None  # the reading a correction replaces
+
+    @property
+    def changes_outcome(self) -> bool:
+        """A correction of the Ct value or the time alone leaves every person's result as it
+        was: no fact, order or `result.positive` is taken back or made again."""
+        before = self.previous
+        return before is None or (before.result, before.method) != (
+            self.reading.result,
+            self.reading.method,
+        )
 
 
 def _apply(session: Session, actor: Actor, lab: Lab, entries: Sequence[Entry]) -> None:
@@ -240,7 +251,8 @@ def _apply(session: Session, actor: Actor, lab: Lab, entries: Sequence[Entry]) -
         .values(
             result=bindparam("b_result"),
             result_revision=bindparam("b_revision"),
-            resulted_at=bindparam("b_now"),
+            # The first result's time: turnaround is measured to it, not to a correction.
+            resulted_at=func.coalesce(TUBES.c.resulted_at, bindparam("b_now")),
             status=RESULTED,
         ),
         [
@@ -255,9 +267,22 @@ def _apply(session: Session, actor: Actor, lab: Lab, entries: Sequence[Entry]) -
     )
     samples = _samples(session, list(by_tube))
     corrected = [e for e in entries if e.tube.revision > 0]
-    if corrected:
-        _undo(session, actor, corrected, samples)
-    _resolve(session, actor, by_tube, samples, now)
+    for e in corrected:
+        # Whoever acted on the earlier result (a case opened from a positive) must hear of it.
+        events.record(
+            session,
+            CORRECTED_TOPIC,
+            {
+                "tube_barcode": e.tube.barcode,
+                "revision": e.tube.revision + 1,
+                "result": e.reading.result,
+                "person_ids": [str(s.person_id) for s in samples.get(e.tube.id, [])],
+            },
+        )
+    redo = [e for e in corrected if e.changes_outcome]
+    kept = _undo(session, actor, redo, samples) if redo else set()
+    resolving = {tube_id: e for tube_id, e in by_tube.items() if e.changes_outcome}
+    _resolve(session, actor, resolving, samples, now, kept)
     # A result revision records who entered it and when; a typed one is audited as well, an
     # import once as a whole (by `import_results`).
     typed: list[tuple[object, str | None]] = [
@@ -307,39 +332,38 @@ def _undo(
     actor: Actor,
     corrected: Sequence[Entry],
     samples: dict[uuid.UUID, list[SampleRow]],
-) -> None:
-    """A corrected result takes back what the previous revision did that has not moved on:
-    its facts, and its retest orders nobody has been sampled for yet."""
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """A corrected result takes back what the earlier revisions did that has not moved on:
+    their facts, and their retest orders nobody has been sampled for yet. Returns the
+    (tube, person) pairs whose orders have moved on (sampled or done): those people are not
+    asked for another retest by the new revision."""
     withdraw_facts(
         session=session,
         actor=actor,
         domain=FACTS_DOMAIN,
         source_ids=[
-            _source(s.id, e.tube.revision) for e in corrected for s in samples.get(e.tube.id, [])
+            _source(s.id, revision)
+            for e in corrected
+            for s in samples.get(e.tube.id, [])
+            for revision in range(1, e.tube.revision + 1)
         ],
         reason="lab result corrected",
     )
-    for e in corrected:
-        session.execute(
-            update(RetestOrder)
-            .where(
-                RetestOrder.source_tube_id == e.tube.id,
-                RetestOrder.source_revision == e.tube.revision,
-                RetestOrder.status == "open",
+    tube_ids = [e.tube.id for e in corrected]
+    session.execute(
+        update(ORDERS)
+        .where(ORDERS.c.source_tube_id.in_(tube_ids), ORDERS.c.status == "open")
+        .values(status="cancelled", closed_at=utcnow())
+    )
+    return {
+        (tube_id, person_id)
+        for tube_id, person_id in session.execute(
+            select(RetestOrder.source_tube_id, RetestOrder.person_id).where(
+                RetestOrder.source_tube_id.in_(tube_ids),
+                RetestOrder.status.in_(("sampled", "done")),
             )
-            .values(status="cancelled", closed_at=utcnow())
         )
-        # Whoever acted on the earlier result (a case opened from a positive) must hear of it.
-        events.record(
-            session,
-            CORRECTED_TOPIC,
-            {
-                "tube_barcode": e.tube.barcode,
-                "revision": e.tube.revision + 1,
-                "result": e.reading.result,
-                "person_ids": [str(s.person_id) for s in samples.get(e.tube.id, [])],
-            },
-        )
+    }
 
 
 def _resolve(
@@ -348,6 +372,7 @@ def _resolve(
     by_tube: dict[uuid.UUID, Entry],
     samples: dict[uuid.UUID, list[SampleRow]],
     now: datetime,
+    kept: set[tuple[uuid.UUID, uuid.UUID]],
 ) -> None:
     outcomes: list[dict[str, Any]] = []
     facts: list[NewFact] = []
@@ -385,7 +410,9 @@ def _resolve(
                         "b_closed": now if done else None,
                     }
                 )
-            elif outcome in ("pool_positive", "invalid"):
+            elif (
+                outcome in ("pool_positive", "invalid") and (tube_id, sample.person_id) not in kept
+            ):
                 orders.append(
                     {
                         "id": uuid.uuid4(),
@@ -496,9 +523,10 @@ def correct_result(
         raise Invalid("tested_at", N_("before the tube was sampled"))
     if tube.revision == 0:
         raise Invalid("barcode", N_("this tube has no result to correct"))
-    if _current(session, [tube.id])[tube.id].same_as(value):
+    previous = _current(session, [tube.id])[tube.id]
+    if previous.same_as(value):
         raise Invalid("result", N_("the same as the current result: nothing to correct"))
-    _apply(session, actor, lab, [Entry(tube, value, "form", reason)])
+    _apply(session, actor, lab, [Entry(tube, value, "form", reason, previous)])
     return session.get_one(Tube, tube.id)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile, status
 
+from phongdich.auth import audit
 from phongdich.auth.roles import Permission
 from phongdich.credentials.routes import request_keys
 from phongdich.credentials.verify import TrustStore
@@ -236,10 +237,13 @@ def sampling_batch(
 @router.get("/tubes/{code}", response_model=TubePublic)
 def get_tube(code: Code, actor: ActorDep, session: SessionDep) -> TubePublic:
     tube = sampling.get_tube(session=session, actor=actor, code=code)
-    view = sampling.tube_view(session, tube)
     if not (actor.can(Permission.TESTING_SAMPLE) or actor.can(Permission.TESTING_READ)):
-        view.members = []  # a lab sees the tube, not who is in it
-    return view
+        return sampling.tube_view(session, tube).model_copy(update={"members": []})  # a lab
+    members = sampling.members(session, tube)
+    audit.record_many(
+        session, actor, "read", "person", [(s.person_id, s.unit_code) for s in members]
+    )
+    return sampling.tube_view(session, tube)
 
 
 def outcome(session: SessionDep, tube: Tube, created: bool) -> ResultOutcome:
@@ -358,8 +362,13 @@ def new_positives(
     unit: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[PositivePublic]:
     """Individual positives in your area, newest first (default: the last 3 days)."""
-    if since is not None and since.tzinfo is None:
-        raise Invalid("since", "a time with its zone")
+    if since is not None:
+        if since.tzinfo is None:
+            raise Invalid("since", "a time with its zone")
+        try:
+            since = since.astimezone(UTC)
+        except OverflowError:  # hours from year 1 or 9999: no UTC time to compare with
+            raise Invalid("since", "a time between the years 1 and 9999 in UTC") from None
     return reports.new_positives(session=session, actor=actor, since=since, unit_code=unit)
 
 

@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phongdich.auth import audit
@@ -41,6 +42,7 @@ _BARCODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 # A device's clock may be off; a step dated further ahead than this is refused.
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 MAX_DELAY = timedelta(days=14)
+ALREADY_SAMPLED = N_("already sampled in this round")
 
 
 def barcode(value: str | None, field: str = "barcode") -> str:
@@ -123,18 +125,25 @@ def _site_for(session: Session, actor: Actor, op: SamplingOp) -> tuple[Campaign,
         raise Invalid("campaign_code", "required to open a tube")
     if not op.site_code:
         raise Invalid("site_code", "required to open a tube")
-    campaign = campaigns.get_campaign(session=session, actor=actor, code=op.campaign_code)
-    if campaign.status != campaigns.ACTIVE:
-        raise Invalid("campaign_code", N_("the campaign is closed"))
+    # Found by code, not through `sees`: a team lent from another unit samples at the site it
+    # was assigned to, in a campaign its own unit does not run.
+    code = op.campaign_code.strip().upper()
+    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        raise NotFound("campaign", code)
     site = campaigns.get_site(session, campaign, op.site_code)
     if not campaigns.may_sample_at(session, actor, site):
         raise NotFound("sampling site", op.site_code)
+    if campaign.status != campaigns.ACTIVE:
+        raise Invalid("campaign_code", N_("the campaign is closed"))
     return campaign, site
 
 
 def _tube_at_hand(session: Session, actor: Actor, code: str) -> tuple[Tube, Campaign]:
     """A tube the actor may work on: opened at a site where they sample."""
-    tube = find_tube(session, code)
+    # Locked until the step commits: two phones adding to one pool at once must not both
+    # take its last place.
+    tube = session.scalar(select(Tube).where(Tube.barcode == code).with_for_update())
     if tube is None:
         raise NotFound("tube", code)
     site = session.get_one(SamplingSite, tube.site_id)
@@ -177,6 +186,7 @@ def _open_order(session: Session, person_id: uuid.UUID) -> RetestOrder | None:
         .where(RetestOrder.person_id == person_id, RetestOrder.status == "open")
         .order_by(RetestOrder.created_at)
         .limit(1)
+        .with_for_update()  # one retest sample per order, whichever phone is first
     )
 
 
@@ -319,6 +329,13 @@ def apply(
                     tube, done = remove_sample(session, actor, op, now)
                 else:
                     tube, done = close_tube(session, actor, op, now)
+        except IntegrityError:
+            # Another phone's step for the same person won the race (the unique index).
+            results.append(
+                OpOutcome(id=op.id, status="rejected", field="text", reason=ALREADY_SAMPLED)
+            )
+            counts["rejected"] += 1
+            continue
         except (Invalid, NotFound, Conflict) as exc:
             field = exc.field if isinstance(exc, Invalid) else "barcode"
             reason = exc.reason if isinstance(exc, Invalid) else str(exc)
@@ -369,18 +386,27 @@ def retest_orders(
     if unit_code:
         query = query.where(RetestOrder.unit_code == unit_code)
     found = session.execute(query).all()
-    audit.record(
-        session, actor, "read", "retest_orders", None, unit_code=unit_code, detail=f"n={len(found)}"
+    audit.record_many(
+        session,
+        actor,
+        "read",
+        "person",
+        [(order.person_id, order.unit_code) for order, *_ in found],
+        detail="retest orders",
     )
     return [(o, p, c, t) for o, p, c, t in found]
 
 
 def waiting_count(session: Session, campaign: Campaign) -> int:
+    """People of the current round still waiting for a retest."""
     return int(
         session.scalar(
-            select(func.count()).where(
+            select(func.count(distinct(RetestOrder.person_id)))
+            .join(Tube, Tube.id == RetestOrder.source_tube_id)
+            .where(
                 RetestOrder.campaign_id == campaign.id,
                 RetestOrder.status.in_(("open", "sampled")),
+                Tube.round == campaign.current_round,
             )
         )
         or 0

@@ -363,6 +363,13 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            "uq_testing_samples_round_person",
+            ["campaign_id", "round", "person_id"],
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL AND retest_order_id IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL AND retest_order_id IS NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_testing_samples_person_id"), ["person_id"], unique=False
         )
         batch_op.create_index(
@@ -380,6 +387,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_testing_samples_tube_id"))
         batch_op.drop_index(batch_op.f("ix_testing_samples_retest_order_id"))
         batch_op.drop_index(batch_op.f("ix_testing_samples_person_id"))
+        batch_op.drop_index(
+            "uq_testing_samples_round_person",
+            sqlite_where=sa.text("removed_at IS NULL AND retest_order_id IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL AND retest_order_id IS NULL"),
+        )
         batch_op.drop_index("ix_testing_samples_campaign_person")
 
     op.drop_table("testing_samples")
