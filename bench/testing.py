@@ -34,7 +34,7 @@ from phongdich.credentials.verify import TrustStore
 from phongdich.db import Database, utcnow
 from phongdich.demo import city
 from phongdich.persons.models import IdentityDocument, Person
-from phongdich.testing import campaigns, labs, results, sampling
+from phongdich.testing import campaigns, labs, resolution, results, sampling
 from phongdich.testing.models import RetestOrder, Sample, Shipment, Tube, TubeResult
 from phongdich.testing.schemas import CampaignInput, LabInput, SamplingOp, SiteInput
 
@@ -340,7 +340,7 @@ def run(*, quick: bool = False, database_url: str | None = None) -> Result:
                 work()
         with database.transaction() as session:
             stored = session.scalar(select(func.count()).select_from(TubeResult)) or 0
-            orders = session.scalar(select(func.count()).select_from(results.ORDERS)) or 0
+            orders = session.scalar(select(func.count()).select_from(resolution.ORDERS)) or 0
         steps, paired = _pairing(database, to_pair, pairing)
 
     result = Result(

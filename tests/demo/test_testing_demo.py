@@ -19,7 +19,7 @@ from phongdich.db import Database
 from phongdich.demo import testing as demo_testing
 from phongdich.demo.city import DemoResult, build_demo
 from phongdich.events import OutboxEvent
-from phongdich.testing import campaigns, labs, results
+from phongdich.testing import campaigns, figures, labs, resolution
 from phongdich.testing.models import Campaign, RetestOrder, Sample, Shipment, Tube
 from tests.testing.factories import SYSTEM
 
@@ -131,12 +131,12 @@ def test_individual_positives_are_announced_and_become_health_facts(built: Built
         announced = [
             e.payload["person_id"]
             for e in session.scalars(
-                select(OutboxEvent).where(OutboxEvent.topic == results.POSITIVE_TOPIC)
+                select(OutboxEvent).where(OutboxEvent.topic == resolution.POSITIVE_TOPIC)
             )
         ]
         facts = session.scalars(
             select(HealthFact).where(
-                HealthFact.source_domain == results.FACTS_DOMAIN,
+                HealthFact.source_domain == resolution.FACTS_DOMAIN,
                 HealthFact.kind == "test_result",
             )
         ).all()
@@ -150,15 +150,13 @@ def test_individual_positives_are_announced_and_become_health_facts(built: Built
 
 def test_the_progress_figures_agree(built: Built) -> None:
     with built.database.transaction() as session:
-        progress = campaigns.progress(
-            session=session, actor=SYSTEM, code=demo_testing.CAMPAIGN_CODE
-        )
+        progress = figures.progress(session=session, actor=SYSTEM, code=demo_testing.CAMPAIGN_CODE)
     total = progress.total
     assert 0 < total.results_back < total.sampled < (total.to_sample or 0)
     assert total.waiting_retest > 0
     assert total.positive == 2
-    for figures in progress.units.values():
-        assert figures.results_back <= figures.sampled <= (figures.to_sample or 0)
+    for unit in progress.units.values():
+        assert unit.results_back <= unit.sampled <= (unit.to_sample or 0)
     summary = built.result.testing
     assert summary is not None
     assert (summary.to_sample, summary.sampled, summary.results_back) == (

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from phongdich.auth.actor import system_actor
 from phongdich.persons.models import Person
-from phongdich.testing import campaigns, labs
+from phongdich.testing import campaigns, figures, labs
 from phongdich.testing.models import Sample, Shipment, Tube
 from phongdich.testing.schemas import CampaignInput, LabInput, SiteInput
 from tests.e2e.conftest import LiveApp, Screenshots
@@ -273,7 +273,7 @@ def test_an_official_sees_the_campaign_figures_and_the_suggested_pool_size(
         ship(session, lab, singles)
         for index, code in enumerate(singles):
             enter(session, code, "positive" if index == 0 else "negative")
-        progress = campaigns.progress(session=session, actor=SYSTEM, code=setting.campaign)
+        progress = figures.progress(session=session, actor=SYSTEM, code=setting.campaign)
         assert progress.suggested is not None
         suggested = progress.suggested.pool_size
     assert pooled

@@ -11,7 +11,7 @@ from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Role
 from phongdich.db import utcnow
 from phongdich.errors import Conflict, Forbidden, Invalid, NotFound
-from phongdich.testing import campaigns, labs
+from phongdich.testing import campaigns, figures, labs
 from phongdich.testing.models import Campaign
 from phongdich.testing.schemas import CampaignInput, SiteInput
 from tests.factories import (
@@ -127,7 +127,7 @@ def test_who_sees_and_who_manages_a_district_campaign(session: Session) -> None:
     # The covered commune's officer sees it and its progress, but does not run it.
     assert campaigns.get_campaign(session=session, actor=commune, code=campaign.code) is campaign
     assert campaign in campaigns.list_campaigns(session=session, actor=commune)
-    campaigns.progress(session=session, actor=commune, code=campaign.code)
+    figures.progress(session=session, actor=commune, code=campaign.code)
     with pytest.raises(NotFound):
         campaigns.managed_campaign(session=session, actor=commune, code=campaign.code)
     with pytest.raises(NotFound):
@@ -315,7 +315,7 @@ def test_a_street_campaign_counts_the_street_only(session: Session) -> None:
         session=session, actor=SYSTEM, data=campaign_input(target_unit_codes=[])
     )
     assert campaigns.population_by_unit(session, whole) == {PHUC_XA: 3, TRUC_BACH: 1}
-    progress = campaigns.progress(session=session, actor=SYSTEM, code=street.code)
+    progress = figures.progress(session=session, actor=SYSTEM, code=street.code)
     assert progress.total.to_sample == 2
     assert progress.units[PHUC_XA].to_sample == 2
 
@@ -340,7 +340,7 @@ def test_progress_per_unit_and_per_site(session: Session) -> None:
     enter(session, positive_pool, "positive", ct=30.0)
     enter(session, single, "positive", ct=21.0)
 
-    progress = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    progress = figures.progress(session=session, actor=SYSTEM, code=campaign.code)
     assert progress.round == 1
     phuc_xa, truc_bach = progress.units[PHUC_XA], progress.units[TRUC_BACH]
     # Members of the positive pool have no result of their own until retested.
@@ -364,7 +364,7 @@ def test_progress_per_unit_and_per_site(session: Session) -> None:
     retest = fill_tube(session, campaign, site, [visitor], kind="single")
     ship(session, lab, [retest])
     enter(session, retest, "positive", ct=25.0)
-    after = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    after = figures.progress(session=session, actor=SYSTEM, code=campaign.code)
     assert (after.units[TRUC_BACH].results_back, after.units[TRUC_BACH].positive) == (1, 1)
     assert (after.sites[second.id].results_back, after.sites[second.id].positive) == (1, 1)
     assert (after.total.sampled, after.total.results_back, after.total.positive) == (7, 5, 2)
@@ -378,14 +378,14 @@ def test_progress_counts_the_current_round_and_positivity_a_week(session: Sessio
     pool = fill_tube(session, campaign, site, people)
     ship(session, lab, [pool])
     enter(session, pool, "negative")
-    assert campaigns.progress(session=session, actor=SYSTEM, code=campaign.code).total.sampled == 4
+    assert figures.progress(session=session, actor=SYSTEM, code=campaign.code).total.sampled == 4
     campaigns.next_round(session=session, actor=SYSTEM, code=campaign.code)
-    later = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    later = figures.progress(session=session, actor=SYSTEM, code=campaign.code)
     assert (later.round, later.total.sampled, later.total.to_sample, later.tubes) == (2, 0, 4, {})
     assert later.positivity == 0.0
     assert later.suggested is not None
     assert later.suggested.pool_size == 5
-    old = campaigns.progress(
+    old = figures.progress(
         session=session, actor=SYSTEM, code=campaign.code, now=utcnow() + timedelta(days=8)
     )
     assert (old.positivity, old.tested_7d, old.suggested) == (None, 0, None)
@@ -401,11 +401,11 @@ def test_waiting_retests_count_people_of_the_current_round(session: Session) -> 
     ship(session, lab, [pool])
     enter(session, pool, "positive", ct=31.0)
     assert (
-        campaigns.progress(session=session, actor=SYSTEM, code=campaign.code).total.waiting_retest
+        figures.progress(session=session, actor=SYSTEM, code=campaign.code).total.waiting_retest
         == 3
     )
     campaigns.next_round(session=session, actor=SYSTEM, code=campaign.code)
-    later = campaigns.progress(session=session, actor=SYSTEM, code=campaign.code)
+    later = figures.progress(session=session, actor=SYSTEM, code=campaign.code)
     assert (later.round, later.total.sampled, later.total.waiting_retest) == (2, 0, 0)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from phongdich.credentials.status import HealthFact, status_for
 from phongdich.db import utcnow
 from phongdich.events import OutboxEvent
-from phongdich.testing import campaigns, labs, results, sampling
+from phongdich.testing import figures, labs, results, sampling
 from phongdich.testing.models import RetestOrder, Sample
 from tests.factories import make_person
 from tests.testing.factories import (
@@ -38,7 +38,7 @@ def test_a_positive_pool_of_ten_becomes_ten_retests_that_close_one_by_one(sessio
     # Nobody is positive yet: a pool result is nobody's own.
     assert session.scalar(select(func.count()).select_from(HealthFact)) == 0
     assert (
-        campaigns.progress(session=session, actor=SYSTEM, code=campaign.code).total.waiting_retest
+        figures.progress(session=session, actor=SYSTEM, code=campaign.code).total.waiting_retest
         == 10
     )
     singles = []

@@ -17,7 +17,7 @@ from phongdich.db import utcnow
 from phongdich.errors import Conflict, Forbidden, Invalid, NotFound
 from phongdich.events import OutboxEvent
 from phongdich.persons.models import Person
-from phongdich.testing import reports, results
+from phongdich.testing import reports, resolution, results
 from phongdich.testing.models import Lab, RetestOrder, Sample, Tube, TubeResult
 from tests.factories import PHUC_XA, TRUC_BACH, audit_entries, make_person, make_user
 from tests.testing.factories import SYSTEM, enter, fill_tube, make_campaign, make_lab, ship
@@ -58,7 +58,7 @@ def outcomes(session: Session, code: str) -> list[str | None]:
     ]
 
 
-def value(result: str, ct: float | str | None = None, **overrides: object) -> results.Reading:
+def value(result: str, ct: float | str | None = None, **overrides: object) -> resolution.Reading:
     now = utcnow()
     tested = overrides.get("tested_at", now)
     assert isinstance(tested, datetime | str)
@@ -190,7 +190,7 @@ def test_the_same_result_again_is_a_no_op_and_a_different_one_a_conflict(session
     ship(session, lab, [single])
     first = value("negative", tested_at=utcnow())
     assert results.enter_result(session=session, actor=SYSTEM, code=single, value=first)[1]
-    again = results.Reading(first.result, first.ct_value, first.method, first.tested_at)
+    again = resolution.Reading(first.result, first.ct_value, first.method, first.tested_at)
     tube, created = results.enter_result(session=session, actor=SYSTEM, code=single, value=again)
     assert not created
     assert tube.result_revision == 1
@@ -241,7 +241,7 @@ def test_a_correction_needs_a_reason_keeps_history_and_changes_the_colour(sessio
             session=session,
             actor=second,
             code=single,
-            value=results.Reading("negative", None, "pcr", current.tested_at),
+            value=resolution.Reading("negative", None, "pcr", current.tested_at),
             reason="again",
         )
     assert caught.value.field == "result"
@@ -651,8 +651,8 @@ def test_a_correction_of_the_ct_value_alone_changes_nobody_s_result(session: Ses
     results.correct_result(
         session=session, actor=SYSTEM, code=single, value=value("positive", 24), reason="re-read"
     )
-    assert len(outbox(session, results.POSITIVE_TOPIC)) == 1
-    assert len(outbox(session, results.CORRECTED_TOPIC)) == 1
+    assert len(outbox(session, resolution.POSITIVE_TOPIC)) == 1
+    assert len(outbox(session, resolution.CORRECTED_TOPIC)) == 1
     assert facts(session) == [(person.id, "positive")]
     tube = session.scalars(select(Tube).where(Tube.barcode == single)).one()
     # Turnaround is measured to the first result, not to the correction.

@@ -29,7 +29,7 @@ from phongdich.credentials.status import HealthFact
 from phongdich.credentials.verify import TrustStore
 from phongdich.db import utcnow
 from phongdich.persons.models import IdentityDocument, Person
-from phongdich.testing import campaigns, labs, results, sampling
+from phongdich.testing import campaigns, figures, labs, resolution, results, sampling
 from phongdich.testing.models import Sample, SamplingSite, Tube
 from phongdich.testing.schemas import CampaignInput, LabInput, SamplingOp, SiteInput
 
@@ -325,20 +325,20 @@ def add_testing(session: Session, *, seed: int, now: datetime | None = None) -> 
     _sample_and_ship(run, tubes)
     _results(run, tubes)
     _retests(run, tubes)
-    figures = campaigns.progress(session=session, actor=system, code=campaign.code, now=now)
+    progress = figures.progress(session=session, actor=system, code=campaign.code, now=now)
     return TestingDemo(
         labs=len(LABS) + 1,
         campaign_code=campaign.code,
         tubes=len(tubes) + run.made,
         pooled=sum(1 for t in tubes if t.kind == "pool"),
-        to_sample=figures.total.to_sample or 0,
-        sampled=figures.total.sampled,
-        results_back=figures.total.results_back,
-        retests_waiting=figures.total.waiting_retest,
+        to_sample=progress.total.to_sample or 0,
+        sampled=progress.total.sampled,
+        results_back=progress.total.results_back,
+        retests_waiting=progress.total.waiting_retest,
         health_facts=session.scalar(
             select(func.count())
             .select_from(HealthFact)
-            .where(HealthFact.source_domain == results.FACTS_DOMAIN)
+            .where(HealthFact.source_domain == resolution.FACTS_DOMAIN)
         )
         or 0,
     )

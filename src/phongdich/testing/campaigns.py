@@ -5,35 +5,27 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
 from phongdich.auth.actor import Actor, covers
 from phongdich.auth.models import User
 from phongdich.auth.roles import Permission
-from phongdich.db import utcnow
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.importing import ImportReport, read_source, rows
 from phongdich.persons.documents import parse_document
 from phongdich.persons.models import Person
 from phongdich.persons.service import document_owner
-from phongdich.testing import pooling
 from phongdich.testing.models import (
     Campaign,
     CampaignPerson,
     CampaignUnit,
-    RetestOrder,
-    Sample,
     SamplingSite,
     SiteStaff,
-    Tube,
 )
 from phongdich.testing.schemas import CampaignInput, SiteInput
 from phongdich.text import clean_name, fold, new_code, parse_code
@@ -50,7 +42,6 @@ _METHOD_ALIASES = {
     "test_nhanh": "rapid_antigen",
 }
 SAMPLERS = ("sampling_staff", "commune_officer", "district_officer", "province_officer")
-POSITIVITY_DAYS = 7
 
 
 def unit(session: Session, code: str, field: str) -> AdminUnit:
@@ -76,12 +67,13 @@ def method(value: str, field: str = "method") -> str:
     return key
 
 
-def _path(session: Session, code: str) -> str:
+def unit_path(session: Session, code: str) -> str:
+    """The unit's path in the tree (its code when unknown)."""
     return session.scalar(select(AdminUnit.path).where(AdminUnit.code == code)) or code
 
 
 def covers_unit(session: Session, actor: Actor, unit_code: str | None) -> bool:
-    return unit_code is not None and covers(actor, _path(session, unit_code))
+    return unit_code is not None and covers(actor, unit_path(session, unit_code))
 
 
 def unit_names(session: Session, codes: set[str]) -> dict[str, str]:
@@ -100,7 +92,7 @@ def sees(session: Session, actor: Actor, campaign: Campaign) -> bool:
     see it (labs and venue managers do not)."""
     if not any(actor.can(p) for p in (Permission.TESTING_READ, Permission.TESTING_SAMPLE)):
         return False
-    path = _path(session, campaign.unit_code)
+    path = unit_path(session, campaign.unit_code)
     if covers(actor, path):
         return True
     return actor.unit_path is not None and actor.unit_path.startswith(path + "/")
@@ -108,7 +100,7 @@ def sees(session: Session, actor: Actor, campaign: Campaign) -> bool:
 
 def manages(session: Session, actor: Actor, campaign: Campaign) -> bool:
     return actor.can(Permission.TESTING_MANAGE) and covers(
-        actor, _path(session, campaign.unit_code)
+        actor, unit_path(session, campaign.unit_code)
     )
 
 
@@ -225,7 +217,7 @@ def add_site(
     campaign = managed_campaign(session=session, actor=actor, code=campaign_code)
     code = parse_code(data.code)
     place = managed_unit(session, actor, data.unit_code, "unit_code")
-    running = _path(session, campaign.unit_code)
+    running = unit_path(session, campaign.unit_code)
     if not (place.path == running or place.path.startswith(running + "/")):
         raise Invalid("unit_code", N_("not inside the unit running it"))
     name = clean_name(data.name)
@@ -314,7 +306,7 @@ def may_sample_at(session: Session, actor: Actor, site: SamplingSite) -> bool:
     """Staff of the site's area, or assigned to the site from elsewhere (teams are lent)."""
     if not actor.can(Permission.TESTING_SAMPLE):
         return False
-    if covers(actor, _path(session, site.unit_code)):
+    if covers(actor, unit_path(session, site.unit_code)):
         return True
     return (
         actor.user_id is not None and session.get(SiteStaff, (site.id, actor.user_id)) is not None
@@ -390,7 +382,7 @@ def population_by_unit(session: Session, campaign: Campaign) -> dict[str, int]:
             .group_by(CampaignPerson.unit_code)
         )
         return {code or "": n for code, n in session.execute(query)}
-    paths = [_path(session, code) for code in target_codes(session, campaign)]
+    paths = [unit_path(session, code) for code in target_codes(session, campaign)]
     if not paths:
         return {}
     inside = or_(*(or_(AdminUnit.path == p, AdminUnit.path.startswith(p + "/")) for p in paths))
@@ -405,146 +397,3 @@ def population_by_unit(session: Session, campaign: Campaign) -> dict[str, int]:
         .group_by(AdminUnit.code)
     )
     return {str(code): int(n) for code, n in session.execute(query)}
-
-
-# Progress
-
-
-@dataclass
-class Figures:
-    to_sample: int | None = None
-    sampled: int = 0
-    results_back: int = 0
-    positive: int = 0
-    waiting_retest: int = 0
-
-
-@dataclass(frozen=True)
-class Progress:
-    campaign: Campaign
-    round: int
-    total: Figures
-    units: dict[str, Figures]
-    sites: dict[uuid.UUID, Figures]
-    tubes: dict[str, int]
-    positivity: float | None
-    tested_7d: int
-    suggested: pooling.Advice | None
-
-
-def _sample_counts(
-    session: Session, campaign: Campaign, round_: int, key: Any
-) -> dict[Any, Figures]:
-    """Per key of the screening sample (the person's unit, or the site): people sampled, with an
-    individual result (from the screening tube, or from the retest a pool or an invalid tube
-    asked for), and positive. A member of a positive pool has no result back until retested."""
-    figures: dict[Any, Figures] = defaultdict(Figures)
-    retest = aliased(Sample)
-
-    def retested(*outcomes: str) -> ColumnElement[bool]:
-        return exists().where(
-            retest.person_id == Sample.person_id,
-            retest.campaign_id == Sample.campaign_id,
-            retest.round == Sample.round,
-            retest.retest_order_id.is_not(None),
-            retest.removed_at.is_(None),
-            retest.outcome.in_(outcomes),
-        )
-
-    individual = ("negative", "positive")
-    back = or_(Sample.outcome.in_(individual), retested(*individual))
-    positive = or_(Sample.outcome == "positive", retested("positive"))
-    for value, sampled, with_result, positives in session.execute(
-        select(
-            key,
-            func.count(distinct(Sample.person_id)),
-            func.count(distinct(Sample.person_id)).filter(back),
-            func.count(distinct(Sample.person_id)).filter(positive),
-        )
-        .select_from(Sample)
-        .join(Tube, Tube.id == Sample.tube_id)
-        .where(
-            Sample.campaign_id == campaign.id,
-            Sample.round == round_,
-            Sample.removed_at.is_(None),
-            Sample.retest_order_id.is_(None),
-        )
-        .group_by(key)
-    ):
-        figures[value].sampled = sampled
-        figures[value].results_back = with_result
-        figures[value].positive = positives
-    return figures
-
-
-def positivity(
-    session: Session, unit_path: str, now: datetime, days: int = POSITIVITY_DAYS
-) -> tuple[float | None, int]:
-    """Share of individual results that were positive in the unit over the last days."""
-    subtree = select(AdminUnit.code).where(
-        or_(AdminUnit.path == unit_path, AdminUnit.path.startswith(unit_path + "/"))
-    )
-    tested, positive = session.execute(
-        select(
-            func.count(),
-            func.count().filter(Sample.outcome == "positive"),
-        ).where(
-            Sample.outcome.in_(("negative", "positive")),
-            Sample.outcome_at >= now - timedelta(days=days),
-            Sample.unit_code.in_(subtree.scalar_subquery()),
-        )
-    ).one()
-    return (positive / tested if tested else None), tested
-
-
-def progress(*, session: Session, actor: Actor, code: str, now: datetime | None = None) -> Progress:
-    campaign = get_campaign(session=session, actor=actor, code=code)
-    now = now or utcnow()
-    round_ = campaign.current_round
-    units: dict[str, Figures] = defaultdict(Figures)
-    for unit_code, n in population_by_unit(session, campaign).items():
-        units[unit_code].to_sample = n
-    for sampled_unit, fig in _sample_counts(session, campaign, round_, Sample.unit_code).items():
-        target = units[str(sampled_unit or "")]
-        target.sampled, target.results_back, target.positive = (
-            fig.sampled,
-            fig.results_back,
-            fig.positive,
-        )
-    sites: dict[uuid.UUID, Figures] = defaultdict(Figures)
-    for site in sites_of(session, campaign):
-        sites[site.id] = Figures()
-    for site_id, fig in _sample_counts(session, campaign, round_, Tube.site_id).items():
-        sites[site_id] = fig
-    # People (not orders) still waiting for a retest asked by this round's tubes.
-    for order_unit, waiting in session.execute(
-        select(RetestOrder.unit_code, func.count(distinct(RetestOrder.person_id)))
-        .join(Tube, Tube.id == RetestOrder.source_tube_id)
-        .where(
-            RetestOrder.campaign_id == campaign.id,
-            RetestOrder.status.in_(("open", "sampled")),
-            Tube.round == round_,
-        )
-        .group_by(RetestOrder.unit_code)
-    ):
-        units[order_unit or ""].waiting_retest = waiting
-    total = Figures(to_sample=0)
-    for fig in units.values():
-        total.to_sample = (total.to_sample or 0) + (fig.to_sample or 0)
-        total.sampled += fig.sampled
-        total.results_back += fig.results_back
-        total.positive += fig.positive
-        total.waiting_retest += fig.waiting_retest
-    tubes = {
-        str(status): int(n)
-        for status, n in session.execute(
-            select(Tube.status, func.count())
-            .where(Tube.campaign_id == campaign.id, Tube.round == round_)
-            .group_by(Tube.status)
-        )
-    }
-    rate, tested = positivity(session, _path(session, campaign.unit_code), now)
-    suggested = pooling.advise(rate, campaign.max_pool_size) if rate is not None else None
-    return Progress(
-        campaign, round_, total, dict(units), dict(sites), tubes, rate, tested, suggested
-    )

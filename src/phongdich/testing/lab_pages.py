@@ -24,7 +24,7 @@ from phongdich.config import get_settings
 from phongdich.db import utcnow
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.testing import campaigns, labs, results, sampling
+from phongdich.testing import campaigns, labs, resolution, results, sampling
 from phongdich.testing.models import Lab, Shipment, Tube
 from phongdich.web import i18n
 from phongdich.web.forms import FormValues
@@ -202,7 +202,7 @@ def shipment_receive(
 # Entering one result
 
 
-def _reading(values: Mapping[str, str]) -> tuple[results.Reading | None, Errors]:
+def _reading(values: Mapping[str, str]) -> tuple[resolution.Reading | None, Errors]:
     """Every field checked, so the form marks each wrong one at once."""
     errors: Errors = {}
     now = utcnow()

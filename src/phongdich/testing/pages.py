@@ -24,7 +24,7 @@ from phongdich.auth.roles import Permission
 from phongdich.config import get_settings
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
-from phongdich.testing import campaigns, labs, pooling, reports, sampling
+from phongdich.testing import campaigns, figures, labs, pooling, reports, sampling
 from phongdich.testing.models import Campaign
 from phongdich.testing.schemas import CampaignInput, SiteInput
 from phongdich.web.forms import FormValues
@@ -121,10 +121,10 @@ def _positivity_table(
 ) -> tuple[list[date], list[tuple[str, str, dict[date, reports.DayPositivity]]]]:
     """Units down, the last seven local days across."""
     today = _local_today()
-    days = [today - timedelta(days=n) for n in range(campaigns.POSITIVITY_DAYS - 1, -1, -1)]
+    days = [today - timedelta(days=n) for n in range(figures.POSITIVITY_DAYS - 1, -1, -1)]
     by_unit: dict[str, dict[date, reports.DayPositivity]] = {}
     for day in reports.positivity_by_day(
-        session=session, actor=actor, days=campaigns.POSITIVITY_DAYS
+        session=session, actor=actor, days=figures.POSITIVITY_DAYS
     ):
         if day.day >= days[0]:
             by_unit.setdefault(day.unit_code, {})[day.day] = day
@@ -259,7 +259,7 @@ def _campaign_page(
     action_error: str = "",
     status_code: int = 200,
 ) -> Response:
-    progress = campaigns.progress(session=session, actor=actor, code=code)
+    progress = figures.progress(session=session, actor=actor, code=code)
     campaign = progress.campaign
     sites = campaigns.sites_of(session, campaign)
     site_by_id = {s.id: s for s in sites}

@@ -17,7 +17,7 @@ from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Invalid
 from phongdich.importing import MAX_IMPORT_BYTES, ImportResult
 from phongdich.persons.models import Person
-from phongdich.testing import campaigns, labs, pooling, reports, results, sampling
+from phongdich.testing import campaigns, figures, labs, pooling, reports, results, sampling
 from phongdich.testing.models import Campaign, Lab, RetestOrder, Tube
 from phongdich.testing.schemas import (
     BatchOutcome,
@@ -159,11 +159,11 @@ def import_people(
     return ImportResult.model_validate(report.as_dict())
 
 
-def progress_public(session: SessionDep, progress: campaigns.Progress) -> CampaignProgress:
+def progress_public(session: SessionDep, progress: figures.Progress) -> CampaignProgress:
     names = campaigns.unit_names(session, set(progress.units))
     sites = {s.id: s for s in campaigns.sites_of(session, progress.campaign)}
 
-    def row(code: str, name: str, fig: campaigns.Figures) -> ProgressRow:
+    def row(code: str, name: str, fig: figures.Figures) -> ProgressRow:
         return ProgressRow(code=code, name=name, **fig.__dict__)
 
     return CampaignProgress(
@@ -189,7 +189,7 @@ def progress_public(session: SessionDep, progress: campaigns.Progress) -> Campai
 def progress(code: Code, actor: ActorDep, session: SessionDep) -> CampaignProgress:
     """People to sample, sampled, results back, positive, waiting for a retest: per unit and
     per site, for the current round."""
-    return progress_public(session, campaigns.progress(session=session, actor=actor, code=code))
+    return progress_public(session, figures.progress(session=session, actor=actor, code=code))
 
 
 @router.post(
