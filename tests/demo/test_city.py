@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
@@ -17,27 +16,19 @@ from phongdich.auth.roles import Role
 from phongdich.auth.service import authenticate
 from phongdich.credentials.status import HealthFact, status_for
 from phongdich.db import Database, utcnow
-from phongdich.demo.city import DEMO_COMMUNES, DemoResult, build_demo
+from phongdich.demo.city import DEMO_COMMUNES, build_demo
 from phongdich.errors import Conflict
 from phongdich.persons.documents import cccd_facts, check_cccd_matches
 from phongdich.persons.models import Household, IdentityDocument, Person
+from tests.demo.helpers import Built, Snapshot, build
 
 PEOPLE = 300
 SEED = 7
 
-Snapshot = list[tuple[object, ...]]
-
-
-@dataclass(frozen=True)
-class Built:
-    database: Database
-    result: DemoResult
-
 
 @pytest.fixture(scope="module")
 def built(fresh_database: Callable[[], Database]) -> Built:
-    database = fresh_database()
-    return Built(database, build_demo(database, people=PEOPLE, seed=SEED))
+    return build(fresh_database(), people=PEOPLE, seed=SEED)
 
 
 def snapshot(database: Database) -> Snapshot:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from rich.console import Console
@@ -17,28 +16,20 @@ from sqlalchemy import select
 from phongdich.credentials.status import HealthFact
 from phongdich.db import Database
 from phongdich.demo import testing as demo_testing
-from phongdich.demo.city import DemoResult, build_demo
+from phongdich.demo.city import build_demo
 from phongdich.events import OutboxEvent
 from phongdich.testing import campaigns, figures, labs, resolution
 from phongdich.testing.models import Campaign, RetestOrder, Sample, Shipment, Tube
+from tests.demo.helpers import Built, Snapshot, build
 from tests.testing.factories import SYSTEM
 
 PEOPLE = 1500
 SEED = 7
 
-Snapshot = list[tuple[object, ...]]
-
-
-@dataclass(frozen=True)
-class Built:
-    database: Database
-    result: DemoResult
-
 
 @pytest.fixture(scope="module")
 def built(fresh_database: Callable[[], Database]) -> Built:
-    database = fresh_database()
-    return Built(database, build_demo(database, people=PEOPLE, seed=SEED))
+    return build(fresh_database(), people=PEOPLE, seed=SEED)
 
 
 def snapshot(database: Database) -> Snapshot:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -26,18 +25,11 @@ from phongdich.demo import venues as demo_venues
 from phongdich.demo.city import DemoResult, build_demo
 from phongdich.venues.models import Venue
 from phongdich.venues.service import APPROVED, CATEGORIES, PENDING
+from tests.demo.helpers import Built, Snapshot
 
 PEOPLE = 300
 SEED = 7
 NOW = utcnow().replace(microsecond=0)
-
-Snapshot = list[tuple[object, ...]]
-
-
-@dataclass(frozen=True)
-class Built:
-    database: Database
-    result: DemoResult
 
 
 def build(database: Database, seed: int = SEED) -> DemoResult:
