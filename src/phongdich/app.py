@@ -131,6 +131,10 @@ def create_app(
     from phongdich.adminunits import routes as adminunit_routes
     from phongdich.auth import pages as auth_pages
     from phongdich.auth import routes as auth_routes
+    from phongdich.cases import area_pages as case_area_pages
+    from phongdich.cases import area_routes as case_area_routes
+    from phongdich.cases import pages as case_pages
+    from phongdich.cases import routes as case_routes
     from phongdich.checkins import pages as checkin_pages
     from phongdich.checkins import routes as checkin_routes
     from phongdich.credentials import pages as credential_pages
@@ -161,6 +165,7 @@ def create_app(
         venue_routes,
         checkin_routes,
         testing_routes,
+        case_routes,
         web_pages,
         auth_pages,
         adminunit_pages,
@@ -173,6 +178,16 @@ def create_app(
         testing_sampling_pages,
         testing_lab_pages,
         testing_result_pages,
+        case_pages,
+        case_area_pages,
     ):
         app.include_router(module.router)
+    app.include_router(case_routes.cluster_router)
+    for router in (
+        case_area_routes.quarantine_router,
+        case_area_routes.treatment_router,
+        case_area_routes.lockdown_router,
+        case_area_routes.zone_router,
+    ):
+        app.include_router(router)
     return app

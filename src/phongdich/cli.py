@@ -411,6 +411,12 @@ from phongdich.testing.commands import testing_app  # noqa: E402
 
 app.add_typer(testing_app, name="testing")
 
+from phongdich.cases.commands import cases_app  # noqa: E402
+from phongdich.cases.commands import trace as trace_command  # noqa: E402
+
+app.add_typer(cases_app, name="cases")
+app.command("trace")(trace_command)
+
 
 def main() -> None:
     app()

@@ -35,6 +35,9 @@ class Permission(StrEnum):
     TESTING_SAMPLE = "testing.sample"  # pair tubes with people, ship tubes
     TESTING_LAB = "testing.lab"  # receive shipments, enter and correct results
     TESTING_READ = "testing.read"  # people's results and the unit's positives: health data
+    CHECKPOINTS_RECORD = "checkpoints.record"  # log passages through a checkpoint
+    CASES_MANAGE = "cases.manage"  # open cases, add contacts, quarantine, lockdowns, zone levels
+    CASES_READ = "cases.read"  # cases, contacts and their exposures: health data
 
 
 _OFFICER = frozenset(
@@ -50,6 +53,9 @@ _OFFICER = frozenset(
         Permission.TESTING_MANAGE,
         Permission.TESTING_SAMPLE,
         Permission.TESTING_READ,
+        Permission.CHECKPOINTS_RECORD,
+        Permission.CASES_MANAGE,
+        Permission.CASES_READ,
     }
 )
 
@@ -58,7 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PROVINCE_OFFICER: _OFFICER | {Permission.AUDIT_READ, Permission.USERS_MANAGE},
     Role.DISTRICT_OFFICER: _OFFICER,
     Role.COMMUNE_OFFICER: _OFFICER,
-    Role.CHECKPOINT_OFFICER: frozenset({Permission.PERSONS_READ}),
+    Role.CHECKPOINT_OFFICER: frozenset({Permission.PERSONS_READ, Permission.CHECKPOINTS_RECORD}),
     Role.SAMPLING_STAFF: frozenset(
         {Permission.PERSONS_READ, Permission.PERSONS_WRITE, Permission.TESTING_SAMPLE}
     ),

@@ -1,0 +1,161 @@
+"""Checkpoints and passages: what tracing needs of them (who travelled in one vehicle)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from phongdich.adminunits.models import AdminUnit
+from phongdich.auth import audit
+from phongdich.auth.actor import Actor, covers
+from phongdich.auth.roles import Permission
+from phongdich.checkpoints.models import Checkpoint, Passage
+from phongdich.errors import Conflict, Invalid, NotFound
+from phongdich.text import clean_name, parse_code
+
+DIRECTIONS = ("in", "out")
+PASSAGES: Table = Passage.__table__  # type: ignore[assignment]  # for bulk inserts
+
+
+def create_checkpoint(
+    *, session: Session, actor: Actor, code: str, name: str, unit_code: str, road: str = ""
+) -> Checkpoint:
+    actor.require(Permission.PERSONS_WRITE)
+    code = parse_code(code)
+    unit = session.get(AdminUnit, unit_code)
+    if unit is None or not covers(actor, unit.path):
+        raise NotFound("admin unit", unit_code)
+    if session.scalar(select(Checkpoint.id).where(Checkpoint.code == code)) is not None:
+        raise Conflict(f"checkpoint {code} already exists")
+    name = clean_name(name)
+    if not name:
+        raise Invalid("name", "required")
+    checkpoint = Checkpoint(code=code, name=name[:200], unit_code=unit.code, road=road[:200])
+    session.add(checkpoint)
+    session.flush()
+    audit.record(session, actor, "create", "checkpoint", checkpoint.id, unit_code=unit.code)
+    return checkpoint
+
+
+def get_checkpoint(session: Session, code: str) -> Checkpoint:
+    checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == parse_code(code)))
+    if checkpoint is None:
+        raise NotFound("checkpoint", code)
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    id: uuid.UUID  # made by the station
+    at: datetime
+    person_id: uuid.UUID
+    direction: str = "in"
+    group_id: uuid.UUID | None = None
+    vehicle_plate: str = ""
+    vehicle_type: str = ""
+    origin_unit_code: str | None = None
+    destination_unit_code: str | None = None
+    reason: str = ""
+    verdict: str = "pass"
+
+
+def record_passages(
+    *, session: Session, actor: Actor, checkpoint: Checkpoint, passages: Sequence[NewPassage]
+) -> int:
+    """Store a station's batch; a passage already stored (same id) is not stored again."""
+    actor.require(Permission.CHECKPOINTS_RECORD)
+    rows: dict[uuid.UUID, dict[str, object]] = {}
+    for index, passage in enumerate(passages):
+        if passage.direction not in DIRECTIONS:
+            raise Invalid(f"passages.{index}.direction", "in or out")
+        if passage.at.tzinfo is None:
+            raise Invalid(f"passages.{index}.at", "a time with its UTC offset")
+        rows[passage.id] = {
+            "id": passage.id,
+            "at": passage.at.astimezone(UTC),
+            "checkpoint_id": checkpoint.id,
+            "person_id": passage.person_id,
+            "direction": passage.direction,
+            "group_id": passage.group_id,
+            "vehicle_plate": passage.vehicle_plate.strip().upper()[:16],
+            "vehicle_type": passage.vehicle_type[:16],
+            "origin_unit_code": passage.origin_unit_code,
+            "destination_unit_code": passage.destination_unit_code,
+            "reason": passage.reason[:200],
+            "verdict": passage.verdict[:16],
+            "officer": actor.username[:64],
+        }
+    known = (
+        set(session.scalars(select(Passage.id).where(Passage.id.in_(list(rows)))))
+        if rows
+        else set()
+    )
+    fresh = [row for key, row in rows.items() if key not in known]
+    if fresh:
+        session.execute(insert(PASSAGES), fresh)
+        audit.record(
+            session,
+            actor,
+            "create",
+            "passages",
+            checkpoint.id,
+            unit_code=checkpoint.unit_code,
+            detail=f"{len(fresh)} passages",
+        )
+    return len(fresh)
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Someone who crossed a checkpoint in the same vehicle as `person_id`."""
+
+    person_id: uuid.UUID
+    companion_id: uuid.UUID
+    at: datetime
+    group_id: uuid.UUID
+    vehicle_plate: str
+    checkpoint_code: str
+
+
+def companions(
+    session: Session, windows: Mapping[uuid.UUID, tuple[datetime, datetime]]
+) -> list[Companion]:
+    """For each person, the other occupants of every vehicle they crossed a checkpoint in
+    during their window."""
+    if not windows:
+        return []
+    own = aliased(Passage)
+    other = aliased(Passage)
+    found: list[Companion] = []
+    people = sorted(windows)
+    for first in range(0, len(people), 500):
+        part = people[first : first + 500]
+        rows = session.execute(
+            select(
+                own.person_id,
+                other.person_id,
+                own.at,
+                own.group_id,
+                own.vehicle_plate,
+                Checkpoint.code,
+            )
+            .join(other, other.group_id == own.group_id)
+            .join(Checkpoint, Checkpoint.id == own.checkpoint_id)
+            .where(
+                own.person_id.in_(part),
+                own.group_id.is_not(None),
+                other.person_id != own.person_id,
+                own.at >= min(windows[p][0] for p in part),
+                own.at < max(windows[p][1] for p in part),
+            )
+        ).all()
+        for person, companion, at, group, plate, code in rows:
+            start, end = windows[person]
+            if start <= at < end and group is not None:
+                found.append(Companion(person, companion, at, group, plate, code))
+    return found
