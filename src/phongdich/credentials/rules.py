@@ -8,7 +8,13 @@ and the reason. A condition looks at one kind of health fact:
 - ``{"fact": K, "at_least_ago": "14d"}``: a fact K happened that long ago or longer;
 - ``{"fact": K, "within": "72h"}``: a fact K happened within that time before now;
 
-optionally narrowed by ``"where"`` on the fact's value (``{"full_course": true}``). A rule with
+optionally narrowed by ``"where"`` on the fact's value (``{"full_course": true}``); or at the
+person's place of residence:
+
+- ``{"zone_level_at_least": 3}``: the unit they live in has that zone level or higher (levels
+  1–4 are set daily by the cases domain), so a province can turn passes of a red zone yellow.
+
+A rule with
 no ``"if"`` matches everyone; every rule set ends with one, so everyone gets a colour.
 Provinces publish their own versions of this data; nothing here is code they must change.
 """
@@ -144,9 +150,19 @@ def check_kind(kind: object, field: str) -> str:
     return kind
 
 
+ZONE_TEST = "zone_level_at_least"
+
+
 def _check_condition(condition: object, field: str) -> None:
     if not isinstance(condition, Mapping):
         raise Invalid(field, "an object with a fact and one test")
+    if ZONE_TEST in condition:
+        if set(condition) != {ZONE_TEST}:
+            raise Invalid(field, f"{ZONE_TEST} stands alone in its condition")
+        level = condition[ZONE_TEST]
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 4:
+            raise Invalid(f"{field}.{ZONE_TEST}", "a zone level from 1 to 4")
+        return
     unknown = set(condition) - {"fact", "where", *_TESTS}
     if unknown:
         raise Invalid(f"{field}.{sorted(map(str, unknown))[0]}", "not a condition field")
@@ -194,8 +210,12 @@ def _matches(fact: Fact, where: Mapping[str, object]) -> bool:
     return all(fact.value.get(name) == wanted for name, wanted in where.items())
 
 
-def holds(condition: Mapping[str, Any], facts: Sequence[Fact], at: datetime) -> bool:
+def holds(
+    condition: Mapping[str, Any], facts: Sequence[Fact], at: datetime, zone_level: int | None = None
+) -> bool:
     """Does the condition hold at `at`? Facts after `at` do not exist yet."""
+    if ZONE_TEST in condition:
+        return zone_level is not None and zone_level >= int(condition[ZONE_TEST])
     where = condition.get("where") or {}
     chosen = [
         f
@@ -217,11 +237,16 @@ def holds(condition: Mapping[str, Any], facts: Sequence[Fact], at: datetime) -> 
 
 
 def evaluate(
-    rules: Sequence[Mapping[str, Any]], facts: Sequence[Fact], at: datetime
+    rules: Sequence[Mapping[str, Any]],
+    facts: Sequence[Fact],
+    at: datetime,
+    zone_level: int | None = None,
 ) -> Mapping[str, Any]:
-    """The first rule that holds (validated rule sets always end with one that does)."""
+    """The first rule that holds (validated rule sets always end with one that does).
+
+    `zone_level`: the current level of the unit the person lives in, if known."""
     for rule in rules:
         condition = rule.get("if")
-        if condition is None or holds(condition, facts, at):
+        if condition is None or holds(condition, facts, at, zone_level):
             return rule
     raise ValueError("a rule set without a final catch-all rule")  # validate_rules prevents it

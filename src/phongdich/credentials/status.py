@@ -446,7 +446,8 @@ def status_for(*, session: Session, person_id: uuid.UUID, at: datetime) -> Statu
         colour_rules.Fact(f.kind, f.occurred_at, f.value or {})
         for f in facts_of(session=session, person_id=person.id)
     ]
-    rule = colour_rules.evaluate(rule_set.rules, facts, at)
+    home = session.get(AdminUnit, person.unit_code) if person.unit_code else None
+    rule = colour_rules.evaluate(rule_set.rules, facts, at, home.zone_level if home else None)
     return Status(
         colour=str(rule["colour"]),
         reasons=(str(rule["reason"]),),
