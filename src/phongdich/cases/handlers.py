@@ -4,16 +4,20 @@ scheduled tests of quarantine orders. Each is idempotent (see the functions they
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phongdich import events
-from phongdich.auth.actor import system_actor
+from phongdich.auth import audit
+from phongdich.auth.actor import Actor, in_jurisdiction, system_actor
 from phongdich.cases import quarantine, service, tracing
-from phongdich.cases.models import Case, QuarantineOrder
+from phongdich.cases.models import Case, QuarantineOrder, ScheduledTest
 from phongdich.errors import NotFound
+from phongdich.persons.models import Person
+from phongdich.testing import orders
+from phongdich.web.reasons import N_
 
 POSITIVE_TOPIC = "result.positive"  # written by testing (testing.resolution.POSITIVE_TOPIC)
 
@@ -65,3 +69,38 @@ def scheduled_tests(session: Session, event: events.Event) -> None:
     )
     if followed:
         quarantine.apply_results(session, followed)
+
+
+@orders.provider("cases.quarantine_tests")
+def quarantine_tests(session: Session, actor: Actor, day: date) -> list[orders.SamplingOrder]:
+    """Scheduled tests of open orders in the team's units, due by `day`: on the sampling page."""
+    rows = session.execute(
+        select(ScheduledTest, QuarantineOrder, Person)
+        .join(QuarantineOrder, QuarantineOrder.id == ScheduledTest.order_id)
+        .join(Person, Person.id == QuarantineOrder.person_id)
+        .where(
+            ScheduledTest.status == "due",
+            ScheduledTest.due_on <= day,
+            QuarantineOrder.status == quarantine.OPEN,
+            in_jurisdiction(actor, QuarantineOrder.unit_code),
+        )
+        .order_by(ScheduledTest.due_on)
+        .limit(1000)
+    ).all()
+    audit.record_many(
+        session,
+        actor,
+        "read",
+        "person",
+        [(order.person_id, order.unit_code) for _, order, _ in rows],
+        detail="quarantine tests due",
+    )
+    return [
+        orders.SamplingOrder(
+            person=person,
+            due_on=test.due_on,
+            reason=N_("quarantine test"),
+            detail=str(test.day_number),
+        )
+        for test, _, person in rows
+    ]

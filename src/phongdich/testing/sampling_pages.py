@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
+from phongdich.config import get_settings
 from phongdich.credentials.routes import request_keys
 from phongdich.credentials.verify import TrustStore
+from phongdich.db import utcnow
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Invalid, PhongdichError
 from phongdich.testing import campaigns, labs, sampling
+from phongdich.testing import orders as sampling_orders
 from phongdich.testing.pages import split_codes
 from phongdich.testing.schemas import SamplingBatch, ShipmentPublic
 from phongdich.web import reasons
@@ -57,6 +60,7 @@ def _sample_page(
     if chosen is None and len(choices) == 1:
         chosen = choices[0]
     orders = sampling.retest_orders(session=session, actor=actor)
+    others = sampling_orders.due(session, actor, utcnow().astimezone(get_settings().tz).date())
     response = render(
         request,
         "testing/sample.html",
@@ -64,6 +68,7 @@ def _sample_page(
             "choices": choices,
             "chosen": chosen,
             "orders": orders,
+            "other_orders": others,
             "loads": _lab_choices(session),
             "ship_values": ship_values or {},
             "ship_errors": ship_errors or {},
