@@ -57,6 +57,13 @@ def test_every_message_has_a_vietnamese_translation() -> None:
     assert not missing, "add these to messages.po:\n" + "\n".join(missing)
 
 
+def test_every_message_is_in_the_catalogue_once() -> None:
+    """A second entry for one id is refused by msgfmt and silently shadows the first in Babel."""
+    ids = re.findall(r'^msgid "(.+)"$', CATALOGUE.read_text(encoding="utf-8"), re.M)
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert not repeated, "remove the second entry of: " + ", ".join(repeated)
+
+
 def test_a_new_untranslated_template_string_is_caught(tmp_path: Path) -> None:
     folder = tmp_path / "src" / "phongdich" / "thing" / "templates" / "thing"
     folder.mkdir(parents=True)

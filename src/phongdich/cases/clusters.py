@@ -150,7 +150,8 @@ def graph(*, session: Session, actor: Actor, code: str) -> dict[str, Any]:
             "source": case.source,
             "opened_at": case.opened_at.isoformat(),
         }
-    for contact in contacts:
+    # A person may be a contact of several of the cluster's cases: the closest degree shows.
+    for contact in sorted(contacts, key=lambda c: c.degree):
         key = str(contact.person_id)
         if key in nodes:
             continue

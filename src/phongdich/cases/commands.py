@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 cases_app = typer.Typer(help="F0 cases, tracing, quarantine and zone levels.", no_args_is_help=True)
 
@@ -21,6 +26,19 @@ def _time(text: str, field: str) -> datetime:
     if value.tzinfo is None:
         raise Invalid(field, "a time with its UTC offset, such as 2021-09-10T08:00:00+07:00")
     return value
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """One transaction on the configured database, whose connections are closed afterwards."""
+    from phongdich import cli
+
+    db = cli.database()
+    try:
+        with db.transaction() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 @cases_app.command("open")
@@ -43,9 +61,8 @@ def open_case(
     from phongdich.cases import service, tracing
     from phongdich.persons.service import find_by_document
 
-    db = cli.database()
     actor = system_actor()
-    with cli.cli_errors(), db.transaction() as session:
+    with cli.cli_errors(), _transaction() as session:
         person = find_by_document(session=session, actor=actor, number=document)
         case, created = service.open_case(
             session=session,
@@ -62,7 +79,7 @@ def open_case(
             f"case {case.code} {'opened' if created else 'was already open'} "
             f"({case.source}); F1 {f1}, F2 {len(result.contacts) - f1}"
         )
-    cli.console.print(summary, highlight=False)
+    cli.console.print(summary, highlight=False, soft_wrap=True)
 
 
 def trace(
@@ -79,9 +96,8 @@ def trace(
     from phongdich.errors import NotFound
     from phongdich.persons.service import find_by_document
 
-    db = cli.database()
     actor = system_actor()
-    with cli.cli_errors(), db.transaction() as session:
+    with cli.cli_errors(), _transaction() as session:
         person = find_by_document(session=session, actor=actor, number=document)
         case = session.scalar(
             select(Case)
@@ -95,19 +111,22 @@ def trace(
         views = service.contacts_of(session=session, actor=actor, case=case)
         data = report.trace_data(session, result, views)
     if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False))
+        typer.echo(json.dumps(report.contact_list(data), ensure_ascii=False))
         return
     cli.console.print(
         f"case {data['case']['code']} (policy {data['policy']['version']}): "
         f"{len(data['contacts'])} contacts, {data['new_contacts']} new",
         highlight=False,
+        soft_wrap=True,
     )
     for contact in data["contacts"]:
         places = ", ".join(
             e["venue_code"] or e["vehicle_plate"] or e["via"] for e in contact["exposures"]
         )
         cli.console.print(
-            f"  F{contact['degree']} {contact['full_name']} — {places}", highlight=False
+            f"  F{contact['degree']} {contact['full_name']} — {places}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -124,14 +143,13 @@ def daily(
     from phongdich.db import utcnow
     from phongdich.errors import Invalid
 
-    db = cli.database()
     actor = system_actor()
     with cli.cli_errors():
         try:
             chosen = date.fromisoformat(day) if day else zones.today()
         except ValueError:
             raise Invalid("day", "a date such as 2021-09-13") from None
-        with db.transaction() as session:
+        with _transaction() as session:
             released = quarantine.release_due(session, actor, utcnow())
             zones.compute(session=session, actor=actor, day=chosen)
             counts = [0, 0, 0, 0]
@@ -142,4 +160,5 @@ def daily(
         f"{released} quarantine orders released; zone levels for {chosen.isoformat()}: "
         + ", ".join(f"level {n + 1}: {c}" for n, c in enumerate(counts)),
         highlight=False,
+        soft_wrap=True,
     )

@@ -141,8 +141,10 @@ def find(session: Session, windows: Windows, policy: Policy) -> list[Found]:
     open_windows = {person: (s, e) for person, (s, e) in windows.items() if e > s}
     found = at_venues(session, open_windows, policy.min_overlap) if open_windows else []
     if policy.trace_household and windows:
-        # Living together does not stop at isolation in the home: never an empty window.
-        found.extend(in_households(session, {p: (s, max(s, e)) for p, (s, e) in windows.items()}))
+        # Living together does not stop at isolation in the home (a contact quarantined at home
+        # who turns positive): an empty window still covers the time before the reference.
+        homes = {p: (s, e if e > s else s + policy.window_before) for p, (s, e) in windows.items()}
+        found.extend(in_households(session, homes))
     if policy.trace_vehicle and open_windows:
         found.extend(in_vehicles(session, open_windows))
     return found

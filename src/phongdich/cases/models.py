@@ -270,8 +270,9 @@ class ZoneLevel(Base):
     unit_code: Mapped[str] = mapped_column(ForeignKey("admin_units.code"))
     day: Mapped[date] = mapped_column(Date, index=True)
     level: Mapped[int] = mapped_column(SmallInteger)
-    computed_level: Mapped[int] = mapped_column(SmallInteger)
-    new_cases_7d: Mapped[int] = mapped_column(Integer)
+    # None on an override of a day the levels were not computed for.
+    computed_level: Mapped[int | None] = mapped_column(SmallInteger)
+    new_cases_7d: Mapped[int | None] = mapped_column(Integer)
     population: Mapped[int | None] = mapped_column(Integer)
     rate_per_100k: Mapped[float | None] = mapped_column(Float)
     coverage: Mapped[float | None] = mapped_column(Float)

@@ -84,7 +84,7 @@ def ensure_orders(
     for person_id, need in by_person.items():
         held_order = open_orders.get(person_id)
         if held_order is not None:
-            _move(session, held_order, need, policy)
+            _move(session, held_order, need, policy, now)
             if need.kind == "quarantine" and held_order.kind == "quarantine":
                 started.append(_started_fact(held_order.id, person_id, held_order.issued_at))
             continue
@@ -131,14 +131,21 @@ def _started_fact(order_id: uuid.UUID, person_id: uuid.UUID, at: datetime) -> Ne
     return NewFact(person_id, "quarantine_started", at, {}, f"quarantine:{order_id}:start")
 
 
-def _move(session: Session, order: QuarantineOrder, need: Need, policy: Policy) -> None:
-    """A later exposure, or monitoring becoming quarantine: new dates, tests rescheduled."""
+def _move(
+    session: Session, order: QuarantineOrder, need: Need, policy: Policy, now: datetime
+) -> None:
+    """A later exposure, or monitoring becoming quarantine: new dates, tests rescheduled.
+
+    Monitoring does not confine: a quarantine that follows it is issued now, which is where
+    the person's exposure-to-quarantine window (and, should they turn positive, their
+    infectious window in the community) ends."""
     upgrade = need.kind == "quarantine" and order.kind == "monitoring"
     if not upgrade and need.last_exposure_at <= order.starts_at:
         return
     if upgrade:
         order.kind = "quarantine"
         order.contact_id = need.contact_id
+        order.issued_at = now
     order.starts_at = max(order.starts_at, need.last_exposure_at)
     order.ends_on, tests = _schedule(policy, order.kind, order.starts_at)
     scheduled = {

@@ -75,3 +75,23 @@ def trace_data(
             for view in contacts
         ],
     }
+
+
+CONTACT_KEYS = ("document_number", "full_name", "degree")
+EXPOSURE_KEYS = ("via", "venue_code", "start", "end", "overlap_minutes")
+
+
+def contact_list(data: dict[str, Any]) -> dict[str, Any]:
+    """The published shape of a traced case (`phongdich trace --json`): the case, the policy
+    and each contact with its exposures, with exactly the keys scripts rely on."""
+    return {
+        "case": data["case"],
+        "policy": data["policy"],
+        "contacts": [
+            {
+                **{key: contact[key] for key in CONTACT_KEYS},
+                "exposures": [{key: e[key] for key in EXPOSURE_KEYS} for e in contact["exposures"]],
+            }
+            for contact in data["contacts"]
+        ],
+    }

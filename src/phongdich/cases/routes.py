@@ -74,6 +74,7 @@ def list_cases(
 @router.post("", response_model=CasePublic, status_code=status.HTTP_201_CREATED)
 def open_case(body: CaseOpenInput, actor: ActorDep, session: SessionDep) -> CasePublic:
     """Open a case by hand (a positive result opens one by itself); tracing follows at once."""
+    actor.require(Permission.CASES_MANAGE)  # before the person lookup, which is audited
     person = person_of(session, actor, body.person_id, body.document_number)
     case, created = service.open_case(
         session=session,
@@ -155,6 +156,7 @@ def add_contact(
     code: Code, body: ContactInput, actor: ActorDep, session: SessionDep
 ) -> dict[str, Any]:
     """A contact tracing could not find, declared by an official; quarantined like any F1."""
+    actor.require(Permission.CASES_MANAGE)  # before the person lookup, which is audited
     person = person_of(session, actor, body.person_id, body.document_number)
     contact = service.add_contact(
         session=session,

@@ -304,8 +304,9 @@ def update_case(
     if change.outcome is not None:
         _choice(change.outcome, OUTCOMES, "outcome")
         at = _aware(change.outcome_at, "outcome_at") if change.outcome_at else now
-        if at > now or at < case.reference_time - policies.current(session).window_before:
-            raise Invalid("outcome_at", "between the case's reference time and now")
+        if at > now or at < case.opened_at:
+            # Earlier than the opening, the outcome would predate the facts it ends.
+            raise Invalid("outcome_at", "between the case's opening and now")
         case.outcome, case.outcome_at = change.outcome, at
         _event(session, case, change.outcome, at.isoformat(), actor.username)
         facts.append(
@@ -334,6 +335,7 @@ def add_contact(
 ) -> Contact:
     """An F1 the tracing could not find (a meal together, a shared workplace): declared by hand.
     The same person and start twice is one exposure."""
+    actor.require(Permission.CASES_MANAGE)
     case = get_case(session=session, actor=actor, code=code)
     start, end = _aware(start, "start"), _aware(end, "end")
     if end < start:

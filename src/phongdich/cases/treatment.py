@@ -92,22 +92,26 @@ def route(session: Session, case: Case) -> TreatmentFacility | None:
         ).all()
     )
 
-    def nearness(facility: TreatmentFacility) -> int:
-        """How many levels up from the case's unit the facility's subtree starts."""
+    def nearness(facility: TreatmentFacility) -> int | None:
+        """How many levels up from the case's unit the facility's subtree starts (None: in
+        another province, where the case's province does not send its patients)."""
         theirs = paths.get(facility.unit_code, "").split("/")
         shared = 0
         for a, b in zip(path, theirs, strict=False):
             if a != b:
                 break
             shared += 1
-        return len(path) - shared if shared else 99
+        if not path:
+            return 0
+        return len(path) - shared if shared else None
 
     free = [
-        f
+        (near, f.code, f)
         for f in facilities
-        if f.beds is None or occupied.get(f.id, 0) < f.beds or f.id == case.facility_id
+        if (near := nearness(f)) is not None
+        and (f.beds is None or occupied.get(f.id, 0) < f.beds or f.id == case.facility_id)
     ]
-    return min(free, key=nearness) if free else None
+    return min(free, key=lambda item: item[:2])[2] if free else None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from phongdich.auth import audit
 from phongdich.auth.actor import Actor, system_actor
 from phongdich.auth.roles import Permission
+from phongdich.checkins.presence import MAX_VISIT
 from phongdich.checkins.service import (
     Prepared,
     VenueAccess,
@@ -41,7 +42,8 @@ from phongdich.web.reasons import N_
 COLUMNS = ("venue_code", "document_number", "full_name", "phone", "checkin_at", "checkout_at")
 # Paper-row ids: a fixed namespace, so the same row always gives the same event ids.
 PAPER_NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4c8e-9d55-0a4f3c1b7e21")
-MAX_PAPER_VISIT = timedelta(hours=24)
+# A stay longer than a visit can last is refused: tracing would never pair it (MAX_VISIT).
+MAX_PAPER_VISIT = MAX_VISIT
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -51,7 +53,7 @@ TIME_FORMATS = (
 )
 TIME_RULE = N_("a date and time such as 2021-08-01 08:30 or 01/08/2021 08:30")
 CHECKOUT_BEFORE = N_("before the check-in time")
-CHECKOUT_TOO_LATE = N_("more than 24 hours after the check-in time")
+CHECKOUT_TOO_LATE = N_("more than 12 hours after the check-in time")
 NAME_FOR_NEW = N_("required for a document number not registered yet")
 ROW_REPEATED = "the same check-in is on line {line} with another check-out time"
 PAPER_ORIGIN = "paper check-in log"

@@ -158,6 +158,28 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"lab (?P<lab>\S+): (?P<pending>\d+) tubes waiting for (?P<capacity>\d+) a day"),
         N_("lab %(lab)s: %(pending)s tubes waiting for %(capacity)s a day"),
     ),
+    # Quarantine orders and treatment facilities (cases.quarantine, cases.treatment).
+    (
+        re.compile(r"the order runs until (?P<day>\S+)"),
+        N_("the order runs until %(day)s"),
+    ),
+    (
+        re.compile(r"the order is already (?P<status>\w+)"),
+        N_("the order is already %(status)s"),
+    ),
+    (
+        re.compile(r"facility (?P<code>\S+) already exists"),
+        N_("facility %(code)s already exists"),
+    ),
+    # Cases (cases.service, cases.pages): the case forms' refusals.
+    (
+        re.compile(r"already an open case: (?P<code>\S+)"),
+        N_("already an open case: %(code)s"),
+    ),
+    (
+        re.compile(r"the case is closed \((?P<outcome>\w+)\)"),
+        N_("the case is closed (%(outcome)s)"),
+    ),
 )
 
 
