@@ -133,8 +133,11 @@ def create_app(
     from phongdich.auth import routes as auth_routes
     from phongdich.cases import area_pages as case_area_pages
     from phongdich.cases import area_routes as case_area_routes
+    from phongdich.cases import case_pages as case_one_pages
+    from phongdich.cases import lockdown_pages as case_lockdown_pages
     from phongdich.cases import pages as case_pages
     from phongdich.cases import routes as case_routes
+    from phongdich.cases import zone_pages as case_zone_pages
     from phongdich.checkins import pages as checkin_pages
     from phongdich.checkins import routes as checkin_routes
     from phongdich.credentials import pages as credential_pages
@@ -179,7 +182,10 @@ def create_app(
         testing_lab_pages,
         testing_result_pages,
         case_pages,
+        case_one_pages,
         case_area_pages,
+        case_lockdown_pages,
+        case_zone_pages,
     ):
         app.include_router(module.router)
     app.include_router(case_routes.cluster_router)

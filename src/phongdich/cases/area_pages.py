@@ -1,5 +1,5 @@
-"""Officials' pages for what follows a case: the commune's quarantine day, lockdowns, zone
-levels and treatment facilities.
+"""Officials' pages for what follows a case: the commune's quarantine day here, with what the
+lockdown, zone level and treatment pages (`lockdown_pages.py`, `zone_pages.py`) share.
 
 The pages call the same services as the JSON API, in the actor's jurisdiction. A refused form
 is shown again with the reason next to the field it names and what was typed kept; each change
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -23,12 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
-from phongdich.adminunits.service import home_commune
 from phongdich.auth.actor import Actor, covers, units_within
 from phongdich.auth.roles import Permission
-from phongdich.cases import lockdowns, quarantine, treatment, zones
-from phongdich.cases.models import Lockdown, LockdownArea
-from phongdich.db import utcnow
+from phongdich.cases import quarantine, zones
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.web.forms import FormValues
@@ -97,11 +94,11 @@ ZONES_PER_PAGE = 200
 MAX_LINES = 40
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _parse_date(text: str, field: str) -> date:
+def parse_date(text: str, field: str) -> date:
     try:
         if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
             day, month, year = (int(part) for part in text.split("/"))
@@ -111,21 +108,21 @@ def _parse_date(text: str, field: str) -> date:
         raise Invalid(field, DATE_RULE) from None
 
 
-def _picked_day(text: str | None) -> tuple[date, Errors]:
+def picked_day(text: str | None) -> tuple[date, Errors]:
     """The day picker's day (today when empty or wrong, with the reason beside the picker)."""
     if not text:
         return zones.today(), {}
     try:
-        return _parse_date(text.strip()[:20], "day"), {}
+        return parse_date(text.strip()[:20], "day"), {}
     except Invalid as exc:
         return zones.today(), {"day": exc.reason}
 
 
-def _page_number(text: str | None) -> int:
+def page_number(text: str | None) -> int:
     return int(text) if text and text.isascii() and text.isdigit() and len(text) < 7 else 1
 
 
-def _unit_problem(session: Session, actor: Actor, code: str) -> str:
+def unit_problem(session: Session, actor: Actor, code: str) -> str:
     """Why a typed unit code cannot be used ('' when it can)."""
     if not code:
         return "required"
@@ -135,14 +132,14 @@ def _unit_problem(session: Session, actor: Actor, code: str) -> str:
     return ""
 
 
-def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
+def unit_names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(codes)))
     return {row.code: row.name for row in rows}
 
 
-def _actor_units(session: Session, actor: Actor, limit: int = 300) -> list[AdminUnit]:
+def actor_units(session: Session, actor: Actor, limit: int = 300) -> list[AdminUnit]:
     """The units a form may name (offered as suggestions; more are typed by code)."""
     query = select(AdminUnit).order_by(AdminUnit.path).limit(limit)
     within = units_within(actor)
@@ -213,7 +210,7 @@ def _quarantine_page(
             "today": zones.today(),
             "rows": rows,
             "summary": summary,
-            "unit_names": _unit_names(session, {r.due.order.unit_code or "" for r in rows}),
+            "unit_names": unit_names(session, {r.due.order.unit_code or "" for r in rows}),
             "day_errors": day_errors or {},
             "row_values": row_values or {},
             "row_errors": row_errors or {},
@@ -234,7 +231,7 @@ def quarantine_day(
 ) -> Response:
     """Who in the actor's units is due what on the day: tests, the health check, release."""
     actor.require(Permission.CASES_READ)
-    picked, errors = _picked_day(day)
+    picked, errors = picked_day(day)
     return _quarantine_page(
         request, session, actor, picked, day_errors=errors, status_code=422 if errors else 200
     )
@@ -266,7 +263,7 @@ def check_submit(
     """The team's daily health check of one person, for the day shown on the list."""
     actor.require(Permission.CASES_MANAGE)
     order = quarantine.get_order(session=session, actor=actor, order_id=_order_id(order_id))
-    day, day_errors = _picked_day(values.get("day"))
+    day, day_errors = picked_day(values.get("day"))
     try:
         if day_errors:
             raise Invalid("day", day_errors["day"])
@@ -293,7 +290,7 @@ def check_submit(
             row_errors={str(order.id): {field if field in known else "form": reason}},
             status_code=exc.status_code,
         )
-    return _redirect(f"/quarantine?day={day.isoformat()}&notice=saved#order-{order.id}")
+    return redirect(f"/quarantine?day={day.isoformat()}&notice=saved#order-{order.id}")
 
 
 @router.post("/quarantine/{order_id}/release", response_class=HTMLResponse)
@@ -303,7 +300,7 @@ def release_submit(
     """End the order; refused (with the reason on its row) before its last negative test."""
     actor.require(Permission.CASES_MANAGE)
     order = quarantine.get_order(session=session, actor=actor, order_id=_order_id(order_id))
-    day, _ = _picked_day(values.get("day"))
+    day, _ = picked_day(values.get("day"))
     try:
         with session.begin_nested():
             quarantine.release(session=session, actor=actor, order_id=order.id)
@@ -316,506 +313,4 @@ def release_submit(
             row_errors={str(order.id): {"release": exc.message}},
             status_code=exc.status_code,
         )
-    return _redirect(f"/quarantine?day={day.isoformat()}&notice=saved")
-
-
-# Lockdowns
-
-
-def _area_lines(
-    session: Session, actor: Actor, text: str
-) -> tuple[list[lockdowns.AreaInput], list[int], LineErrors]:
-    """Areas typed one a line (`unit CODE`, `street CODE name`, `address CODE text`), with the
-    line number of each and the reason for every line that is wrong."""
-    areas: list[lockdowns.AreaInput] = []
-    numbers: list[int] = []
-    problems: LineErrors = []
-    lines = text.splitlines()
-    if len(lines) > MAX_LINES:
-        return [], [], [(MAX_LINES + 1, "too long")]
-    for number, line in enumerate(lines, start=1):
-        parts = line.split(maxsplit=2)
-        if not parts:
-            continue
-        kind = parts[0].lower()
-        if kind not in lockdowns.KINDS or len(parts) < 2:
-            problems.append((number, LINE_RULE))
-            continue
-        code = parts[1][:16]
-        problem = _unit_problem(session, actor, code)
-        if problem:
-            problems.append((number, problem))
-            continue
-        rest = parts[2] if len(parts) > 2 else ""
-        if kind == "unit" and rest:
-            problems.append((number, LINE_RULE))
-            continue
-        areas.append(lockdowns.AreaInput(kind, code, rest[:200]))
-        numbers.append(number)
-    return areas, numbers, problems
-
-
-def _area_error(exc: Invalid, numbers: Sequence[int]) -> tuple[int, str] | None:
-    """A service complaint about `areas.N.…` as (the line it came from, the reason)."""
-    match = re.fullmatch(r"areas\.(\d+)(\..*)?", exc.field)
-    if match is None or int(match.group(1)) >= len(numbers):
-        return None
-    return numbers[int(match.group(1))], exc.reason
-
-
-@dataclass(frozen=True)
-class LockdownRow:
-    lockdown: Lockdown
-    areas: list[LockdownArea]
-    residents: int | None
-
-
-def _resident_count(session: Session, actor: Actor, lockdown: Lockdown) -> int | None:
-    if not actor.can(Permission.PERSONS_READ):
-        return None
-    _, total, _ = lockdowns.residents(session=session, actor=actor, code=lockdown.code, limit=1)
-    return total
-
-
-def _lockdowns_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    *,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    line_errors: LineErrors | None = None,
-    status_code: int = 200,
-) -> Response:
-    rows = [
-        LockdownRow(
-            lockdown,
-            lockdowns.active_areas(session, lockdown),
-            _resident_count(session, actor, lockdown),
-        )
-        for lockdown in lockdowns.list_lockdowns(session=session, actor=actor)
-    ]
-    points = lockdowns.points_per_unit(session=session, actor=actor)
-    mine = [
-        unit
-        for unit in session.scalars(
-            select(AdminUnit).where(AdminUnit.code.in_(list(points))).order_by(AdminUnit.path)
-        )
-        if covers(actor, unit.path)
-    ]
-    codes = {r.lockdown.unit_code for r in rows} | {a.unit_code for r in rows for a in r.areas}
-    return render(
-        request,
-        "cases/area_lockdowns.html",
-        {
-            "rows": rows,
-            "points": [(unit, points[unit.code]) for unit in mine],
-            "unit_names": _unit_names(session, codes),
-            "units": _actor_units(session, actor),
-            "values": values or {"unit_code": home_commune(session=session, actor=actor)},
-            "errors": errors or {},
-            "line_errors": line_errors or [],
-            "may_manage": actor.can(Permission.CASES_MANAGE),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/lockdowns", response_class=HTMLResponse)
-def lockdowns_list(request: Request, actor: ActorDep, session: SessionDep) -> Response:
-    """Active lockdowns in the actor's units and the lockdown points per unit."""
-    actor.require(Permission.CASES_READ)
-    return _lockdowns_page(request, session, actor)
-
-
-@router.post("/lockdowns", response_class=HTMLResponse)
-def lockdown_declare(
-    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    actor.require(Permission.CASES_MANAGE)
-    errors: Errors = {}
-    unit_code = values.get("unit_code", "")[:16]
-    problem = _unit_problem(session, actor, unit_code)
-    if problem:
-        errors["unit_code"] = problem
-    if not values.get("reason"):
-        errors["reason"] = "required"
-    areas, numbers, line_errors = _area_lines(session, actor, values.get("areas", ""))
-    if not areas and not line_errors:
-        errors["areas"] = "at least one area"
-    if errors or line_errors:
-        return _lockdowns_page(
-            request,
-            session,
-            actor,
-            values=values,
-            errors=errors,
-            line_errors=line_errors,
-            status_code=422,
-        )
-    try:
-        with session.begin_nested():
-            lockdown = lockdowns.declare(
-                session=session,
-                actor=actor,
-                unit_code=unit_code,
-                reason=values.get("reason", "")[:300],
-                areas=areas,
-            )
-    except Invalid as exc:
-        line = _area_error(exc, numbers)
-        return _lockdowns_page(
-            request,
-            session,
-            actor,
-            values=values,
-            errors={} if line else {exc.field if exc.field == "reason" else "form": exc.reason},
-            line_errors=[line] if line else [],
-            status_code=exc.status_code,
-        )
-    return _redirect(f"/lockdowns/{lockdown.code}?notice=saved")
-
-
-def _lockdown_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    code: str,
-    *,
-    page: int = 1,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    line_errors: LineErrors | None = None,
-    lift_errors: Errors | None = None,
-    status_code: int = 200,
-) -> Response:
-    lockdown = lockdowns.get_lockdown(session=session, actor=actor, code=code)
-    areas = lockdowns.active_areas(session, lockdown)
-    total, people = None, []
-    if actor.can(Permission.PERSONS_READ):
-        _, total, found = lockdowns.residents(
-            session=session,
-            actor=actor,
-            code=lockdown.code,
-            limit=RESIDENTS_PER_PAGE,
-            offset=(page - 1) * RESIDENTS_PER_PAGE,
-        )
-        people = list(found)
-    pages = max(1, math.ceil((total or 0) / RESIDENTS_PER_PAGE))
-    lifted = lockdown.ends_at is not None and lockdown.ends_at <= utcnow()
-    return render(
-        request,
-        "cases/area_lockdown.html",
-        {
-            "lockdown": lockdown,
-            "areas": areas,
-            "changes": lockdowns.changes(session, lockdown),
-            "total": total,
-            "people": people,
-            "page": page,
-            "pages": pages,
-            "lifted": lifted,
-            "unit_names": _unit_names(session, {lockdown.unit_code} | {a.unit_code for a in areas}),
-            "values": values or {},
-            "errors": errors or {},
-            "line_errors": line_errors or [],
-            "lift_errors": lift_errors or {},
-            "may_manage": actor.can(Permission.CASES_MANAGE) and not lifted,
-            "action_labels": ACTION_LABELS,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/lockdowns/{code}", response_class=HTMLResponse)
-def lockdown_page(
-    request: Request, code: Code, actor: ActorDep, session: SessionDep, page: str | None = None
-) -> Response:
-    """A lockdown's areas, its history of changes and the residents inside, a page at a time."""
-    actor.require(Permission.CASES_READ)
-    return _lockdown_page(request, session, actor, code, page=_page_number(page))
-
-
-@router.post("/lockdowns/{code}/narrow", response_class=HTMLResponse)
-def lockdown_narrow(
-    request: Request, code: Code, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    """End the ticked areas and add the smaller ones typed below them."""
-    actor.require(Permission.CASES_MANAGE)
-    lockdown = lockdowns.get_lockdown(session=session, actor=actor, code=code)
-    remove = []
-    for name in values:
-        if name.startswith("remove-"):
-            try:
-                remove.append(uuid.UUID(name.removeprefix("remove-")))
-            except ValueError:
-                continue
-    areas, numbers, line_errors = _area_lines(session, actor, values.get("add", ""))
-    errors: Errors = {}
-    if not values.get("reason"):
-        errors["reason"] = "required"
-    if not remove and not areas and not line_errors:
-        errors["remove"] = "at least one area to end or add"
-    status_code = 422
-    if not errors and not line_errors:
-        try:
-            with session.begin_nested():
-                lockdowns.narrow(
-                    session=session,
-                    actor=actor,
-                    code=lockdown.code,
-                    remove=remove,
-                    add=areas,
-                    reason=values.get("reason", "")[:300],
-                )
-        except Invalid as exc:
-            line = _area_error(exc, numbers)
-            if line:
-                line_errors = [line]
-            else:
-                field = exc.field.split(".")[0]
-                errors[field if field in ("remove", "reason") else "form"] = exc.reason
-        except Conflict as exc:
-            errors["form"], status_code = exc.message, exc.status_code
-        else:
-            return _redirect(f"/lockdowns/{lockdown.code}?notice=saved")
-    return _lockdown_page(
-        request,
-        session,
-        actor,
-        lockdown.code,
-        values=values,
-        errors=errors,
-        line_errors=line_errors,
-        status_code=status_code,
-    )
-
-
-@router.post("/lockdowns/{code}/lift", response_class=HTMLResponse)
-def lockdown_lift(
-    request: Request, code: Code, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    actor.require(Permission.CASES_MANAGE)
-    lockdown = lockdowns.get_lockdown(session=session, actor=actor, code=code)
-    try:
-        with session.begin_nested():
-            lockdowns.lift(
-                session=session,
-                actor=actor,
-                code=lockdown.code,
-                reason=values.get("reason", "")[:300],
-            )
-    except (Invalid, Conflict) as exc:
-        reason = exc.reason if isinstance(exc, Invalid) else exc.message
-        return _lockdown_page(
-            request,
-            session,
-            actor,
-            lockdown.code,
-            lift_errors={"reason" if isinstance(exc, Invalid) else "form": reason},
-            status_code=exc.status_code,
-        )
-    return _redirect(f"/lockdowns/{lockdown.code}?notice=saved")
-
-
-# Zone levels
-
-
-def _zones_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    day: date,
-    *,
-    page: int = 1,
-    day_errors: Errors | None = None,
-    row_values: Mapping[str, Mapping[str, str]] | None = None,
-    row_errors: Mapping[str, Errors] | None = None,
-    status_code: int = 200,
-) -> Response:
-    found = zones.levels(session=session, actor=actor, day=day)
-    pages = max(1, math.ceil(len(found) / ZONES_PER_PAGE))
-    page = min(page, pages)
-    return render(
-        request,
-        "cases/area_zones.html",
-        {
-            "day": day,
-            "today": zones.today(),
-            "rows": found[(page - 1) * ZONES_PER_PAGE : page * ZONES_PER_PAGE],
-            "page": page,
-            "pages": pages,
-            "colours": zones.COLOURS,
-            "level_labels": LEVEL_LABELS,
-            "day_errors": day_errors or {},
-            "row_values": row_values or {},
-            "row_errors": row_errors or {},
-            "may_manage": actor.can(Permission.CASES_MANAGE) and day <= zones.today(),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/zones", response_class=HTMLResponse)
-def zones_list(
-    request: Request,
-    actor: ActorDep,
-    session: SessionDep,
-    day: str | None = None,
-    page: str | None = None,
-) -> Response:
-    """Every unit of the actor with its level for the day (today by default)."""
-    actor.require(Permission.CASES_READ)
-    picked, errors = _picked_day(day)
-    return _zones_page(
-        request,
-        session,
-        actor,
-        picked,
-        page=_page_number(page),
-        day_errors=errors,
-        status_code=422 if errors else 200,
-    )
-
-
-@router.post("/zones/{unit_code}/override", response_class=HTMLResponse)
-def zone_override(
-    request: Request, unit_code: Code, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    """An official's level for the unit and day, with the reason it differs."""
-    actor.require(Permission.CASES_MANAGE)
-    if _unit_problem(session, actor, unit_code):
-        raise NotFound("admin unit", unit_code)
-    day, day_errors = _picked_day(values.get("day"))
-    level_text = values.get("level", "")
-    try:
-        if day_errors:
-            raise Invalid("day", day_errors["day"])
-        if not (level_text.isascii() and level_text.isdigit() and len(level_text) == 1):
-            raise Invalid("level", "1, 2, 3 or 4")
-        with session.begin_nested():
-            row = zones.override(
-                session=session,
-                actor=actor,
-                unit_code=unit_code,
-                day=day,
-                level=int(level_text),
-                reason=values.get("reason", "")[:300],
-            )
-    except Invalid as exc:
-        return _zones_page(
-            request,
-            session,
-            actor,
-            min(day, zones.today()),  # a future day has no forms to show the reason in
-            row_values={unit_code: values},
-            row_errors={unit_code: {exc.field: exc.reason}},
-            status_code=exc.status_code,
-        )
-    return _redirect(f"/zones/{row.unit_code}?notice=saved")
-
-
-@router.get("/zones/{unit_code}", response_class=HTMLResponse)
-def zone_history(
-    request: Request, unit_code: Code, actor: ActorDep, session: SessionDep
-) -> Response:
-    """The unit's levels of the last 30 days: computed and overridden, by whom and why."""
-    rows = zones.history(session=session, actor=actor, unit_code=unit_code)
-    return render(
-        request,
-        "cases/area_zone.html",
-        {
-            "unit": session.get_one(AdminUnit, unit_code),
-            "rows": rows,
-            "colours": zones.COLOURS,
-            "level_labels": LEVEL_LABELS,
-        },
-    )
-
-
-# Treatment facilities
-
-FACILITY_FIELDS = ("code", "name", "tier", "unit_code", "beds")
-
-
-def _treatment_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    *,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    status_code: int = 200,
-) -> Response:
-    found = treatment.occupancy(session=session, actor=actor)
-    return render(
-        request,
-        "cases/area_treatment.html",
-        {
-            "facilities": found,
-            "unit_names": _unit_names(session, {o.facility.unit_code for o in found}),
-            "tier_labels": TIER_LABELS,
-            "tiers": [(str(tier), label) for tier, label in TIER_LABELS.items()],
-            "values": values
-            or {"tier": "1", "unit_code": home_commune(session=session, actor=actor)},
-            "errors": errors or {},
-            "may_manage": actor.can(Permission.CASES_MANAGE),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/treatment", response_class=HTMLResponse)
-def treatment_list(request: Request, actor: ActorDep, session: SessionDep) -> Response:
-    """Facilities in the actor's units by tier, with beds occupied and free."""
-    actor.require(Permission.CASES_READ)
-    return _treatment_page(request, session, actor)
-
-
-def _whole(values: Mapping[str, str], name: str, rule: str) -> int | None:
-    text = values.get(name, "")
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit() and len(text) <= 6):
-        raise Invalid(name, rule)
-    return int(text)
-
-
-@router.post("/treatment/facilities", response_class=HTMLResponse)
-def facility_submit(
-    request: Request, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    actor.require(Permission.CASES_MANAGE)
-    try:
-        tier = _whole(values, "tier", "0 (home care), 1, 2 or 3")
-        if tier is None:
-            raise Invalid("tier", "0 (home care), 1, 2 or 3")
-        beds = _whole(values, "beds", BEDS_RULE)
-        unit_code = values.get("unit_code", "")[:16]
-        problem = _unit_problem(session, actor, unit_code)
-        if problem:
-            raise Invalid("unit_code", problem)
-        with session.begin_nested():
-            treatment.create_facility(
-                session=session,
-                actor=actor,
-                code=values.get("code", "")[:40],
-                name=values.get("name", "")[:200],
-                tier=tier,
-                unit_code=unit_code,
-                beds=beds,
-            )
-    except (Invalid, Conflict) as exc:
-        if isinstance(exc, Invalid):
-            field, reason = exc.field, exc.reason
-        else:
-            field, reason = "code", exc.message
-        return _treatment_page(
-            request,
-            session,
-            actor,
-            values=values,
-            errors={field if field in FACILITY_FIELDS else "form": reason},
-            status_code=exc.status_code,
-        )
-    return _redirect("/treatment?notice=saved")
+    return redirect(f"/quarantine?day={day.isoformat()}&notice=saved")

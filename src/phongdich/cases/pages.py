@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,21 +23,16 @@ from phongdich.adminunits import service as units
 from phongdich.auth.actor import Actor, in_jurisdiction
 from phongdich.auth.roles import Permission
 from phongdich.cases import clusters, service, tracing, treatment
-from phongdich.cases import policy as policies
 from phongdich.cases.models import (
     Case,
-    CaseEvent,
     Cluster,
-    Exposure,
-    QuarantineOrder,
     TreatmentFacility,
 )
 from phongdich.config import get_settings
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
-from phongdich.persons.models import Household, Person
+from phongdich.persons.models import Person
 from phongdich.persons.service import find_by_document
-from phongdich.venues.models import Venue
 from phongdich.web.forms import FormValues
 from phongdich.web.reasons import N_
 from phongdich.web.templating import render
@@ -147,7 +140,7 @@ LABELS = {
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})[ T]+(\d{1,2}):(\d{2})")
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
@@ -173,7 +166,7 @@ def local_time(values: Mapping[str, str], name: str, *, required: bool = True) -
     return moment
 
 
-def _error_field(exc: PhongdichError, known: Sequence[str]) -> tuple[str, str]:
+def error_field(exc: PhongdichError, known: Sequence[str]) -> tuple[str, str]:
     """Where a service's complaint goes on a form; a person's document problems (a passport
     without nationality, an unknown number) go beside the document number."""
     if isinstance(exc, Invalid):
@@ -186,14 +179,14 @@ def _error_field(exc: PhongdichError, known: Sequence[str]) -> tuple[str, str]:
     return "form", exc.message
 
 
-def _person(session: Session, actor: Actor, values: Mapping[str, str]) -> Person:
+def person_of_form(session: Session, actor: Actor, values: Mapping[str, str]) -> Person:
     number = values.get("document_number", "")
     if not number:
         raise Invalid("document_number", "required")
     return find_by_document(session=session, actor=actor, number=number[:20])
 
 
-def _labels() -> dict[str, Any]:
+def labels() -> dict[str, Any]:
     return {"labels": LABELS}
 
 
@@ -238,7 +231,7 @@ def _list_page(
             "values": values or {"symptom_onset": "no", "severity": "mild"},
             "errors": errors or {},
             "severities": list(treatment.SEVERITIES),
-            **_labels(),
+            **labels(),
         },
         status_code=status_code,
     )
@@ -254,7 +247,7 @@ def case_list(
 
 
 def _open(session: Session, actor: Actor, values: Mapping[str, str]) -> Case:
-    person = _person(session, actor, values)
+    person = person_of_form(session, actor, values)
     reference_time = local_time(values, "reference_time")
     assert reference_time is not None
     onset = values.get("symptom_onset", "no") or "no"
@@ -284,7 +277,7 @@ def open_submit(
         with session.begin_nested():
             case = _open(session, actor, values)
     except (Invalid, Conflict, NotFound) as exc:
-        field, reason = _error_field(exc, OPEN_FIELDS)
+        field, reason = error_field(exc, OPEN_FIELDS)
         return _list_page(
             request,
             session,
@@ -294,274 +287,7 @@ def open_submit(
             errors={field: reason},
             status_code=exc.status_code,
         )
-    return _redirect(f"/cases/{case.code}?notice=saved")
-
-
-# One case
-
-
-@dataclass(frozen=True)
-class ExposureRow:
-    exposure: Exposure
-    place: str
-    place_code: str
-    source_name: str
-
-
-@dataclass(frozen=True)
-class ContactRow:
-    view: service.ContactView
-    visible: bool
-    exposures: tuple[ExposureRow, ...]
-    order: QuarantineOrder | None
-
-
-def _visible_people(session: Session, actor: Actor, person_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """The people whose names this official may see: residents of their units."""
-    found: set[uuid.UUID] = set()
-    ids = list(person_ids)
-    for first in range(0, len(ids), 1000):
-        found.update(
-            session.scalars(
-                select(Person.id).where(
-                    Person.id.in_(ids[first : first + 1000]),
-                    in_jurisdiction(actor, Person.temporary_unit_code, Person.permanent_unit_code),
-                )
-            )
-        )
-    return found
-
-
-def _contact_rows(
-    session: Session, actor: Actor, case: Case, case_person: Person
-) -> list[ContactRow]:
-    views = service.contacts_of(session=session, actor=actor, case=case)
-    exposures = [e for v in views for e in v.exposures]
-    venues = {
-        v.id: v
-        for v in session.scalars(
-            select(Venue).where(Venue.id.in_({e.venue_id for e in exposures if e.venue_id}))
-        )
-    }
-    households = {
-        h.id: h
-        for h in session.scalars(
-            select(Household).where(
-                Household.id.in_({e.household_id for e in exposures if e.household_id})
-            )
-        )
-    }
-    person_ids = {v.person.id for v in views} | {case_person.id}
-    visible = _visible_people(session, actor, person_ids)
-    names = {v.person.id: v.person.full_name for v in views}
-    names[case_person.id] = case_person.full_name
-    contact_ids = [v.contact.id for v in views]
-    orders: dict[uuid.UUID, QuarantineOrder] = {}
-    for first in range(0, len(contact_ids), 1000):
-        for order in session.scalars(
-            select(QuarantineOrder)
-            .where(QuarantineOrder.contact_id.in_(contact_ids[first : first + 1000]))
-            .order_by(QuarantineOrder.issued_at)
-        ):
-            orders[order.contact_id] = order
-    # An open order follows the person: a second exposure moved the order of an earlier case.
-    missing = [v.person.id for v in views if v.contact.id not in orders]
-    by_person: dict[uuid.UUID, QuarantineOrder] = {}
-    for first in range(0, len(missing), 1000):
-        for order in session.scalars(
-            select(QuarantineOrder)
-            .where(QuarantineOrder.person_id.in_(missing[first : first + 1000]))
-            .order_by(QuarantineOrder.issued_at)
-        ):
-            by_person[order.person_id] = order
-
-    def place(exposure: Exposure) -> tuple[str, str]:
-        if exposure.venue_id and exposure.venue_id in venues:
-            venue = venues[exposure.venue_id]
-            return venue.name, venue.code
-        if exposure.household_id and exposure.household_id in households:
-            household = households[exposure.household_id]
-            return household.address, household.code
-        if exposure.vehicle_plate:
-            return "", exposure.vehicle_plate
-        return exposure.note, ""
-
-    rows = []
-    for view in views:
-        exposure_rows = []
-        for exposure in view.exposures:
-            name, code = place(exposure)
-            source = exposure.source_person_id
-            if exposure.via == "household" and source not in visible:
-                name, code = "", ""  # the address of someone outside the jurisdiction
-            exposure_rows.append(
-                ExposureRow(
-                    exposure,
-                    name,
-                    code,
-                    names.get(source, "") if source in visible else "",
-                )
-            )
-        rows.append(
-            ContactRow(
-                view=view,
-                visible=view.person.id in visible,
-                exposures=tuple(exposure_rows),
-                order=orders.get(view.contact.id) or by_person.get(view.person.id),
-            )
-        )
-    return rows
-
-
-def _case_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    code: str,
-    *,
-    change_values: Mapping[str, str] | None = None,
-    change_errors: Errors | None = None,
-    contact_values: Mapping[str, str] | None = None,
-    contact_errors: Errors | None = None,
-    status_code: int = 200,
-) -> Response:
-    case = service.get_case(session=session, actor=actor, code=code)
-    person = session.get(Person, case.person_id)
-    if person is None:
-        raise NotFound("case", code)
-    facility = session.get(TreatmentFacility, case.facility_id) if case.facility_id else None
-    cluster = session.get(Cluster, case.cluster_id) if case.cluster_id else None
-    events: Sequence[CaseEvent] = service.timeline(session=session, case=case)
-    contacts = _contact_rows(session, actor, case, person)
-    policy = (
-        policies.version(session, case.policy_version)
-        if case.policy_version
-        else policies.current(session)
-    )
-    traced = request.query_params.get("traced", "")
-    return render(
-        request,
-        "cases/case_detail.html",
-        {
-            "case": case,
-            "person": person,
-            "facility": facility,
-            "cluster": cluster,
-            "events": events,
-            "f1": [c for c in contacts if c.view.contact.degree == 1],
-            "f2": [c for c in contacts if c.view.contact.degree == 2],
-            "policy": policy,
-            "traced": int(traced)
-            if traced.isascii() and traced.isdigit() and len(traced) < 7
-            else None,
-            "unit_names": units.names(
-                session=session,
-                codes={case.unit_code or ""} | {c.view.contact.unit_code or "" for c in contacts},
-            ),
-            "may_manage": actor.can(Permission.CASES_MANAGE),
-            "is_open": case.outcome is None,
-            "change_values": change_values or {},
-            "change_errors": change_errors or {},
-            "contact_values": contact_values or {},
-            "contact_errors": contact_errors or {},
-            "severities": list(treatment.SEVERITIES),
-            "classifications": list(service.CLASSIFICATIONS),
-            "isolation_places": list(service.ISOLATION_PLACES),
-            "outcomes": list(service.OUTCOMES),
-            **_labels(),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/cases/{code}", response_class=HTMLResponse)
-def case_page(request: Request, code: Code, actor: ActorDep, session: SessionDep) -> Response:
-    """The case card, its timeline and its contacts (F1 then F2) with their exposures."""
-    actor.require(Permission.CASES_READ)
-    return _case_page(request, session, actor, code)
-
-
-@router.post("/cases/{code}/trace", response_class=HTMLResponse)
-def trace_submit(code: Code, actor: ActorDep, session: SessionDep) -> Response:
-    """Trace again now: only what is new is added, and the page says how many."""
-    actor.require(Permission.CASES_MANAGE)
-    case = service.get_case(session=session, actor=actor, code=code)
-    result = tracing.trace(session=session, actor=actor, case=case)
-    return _redirect(f"/cases/{case.code}?traced={result.new_contacts}")
-
-
-def _change(values: Mapping[str, str]) -> service.CaseChange:
-    """Empty fields leave the case as it is."""
-    return service.CaseChange(
-        severity=values.get("severity") or None,
-        classification=values.get("classification") or None,
-        isolation_place=values.get("isolation_place") or None,
-        symptom_onset=local_time(values, "symptom_onset", required=False),
-        outcome=values.get("outcome") or None,
-        outcome_at=local_time(values, "outcome_at", required=False),
-    )
-
-
-@router.post("/cases/{code}/change", response_class=HTMLResponse)
-def change_submit(
-    request: Request, code: Code, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    actor.require(Permission.CASES_MANAGE)
-    case = service.get_case(session=session, actor=actor, code=code)
-    try:
-        with session.begin_nested():
-            service.update_case(
-                session=session, actor=actor, code=case.code, change=_change(values)
-            )
-    except (Invalid, Conflict) as exc:
-        field, reason = _error_field(exc, CHANGE_FIELDS)
-        return _case_page(
-            request,
-            session,
-            actor,
-            case.code,
-            change_values=values,
-            change_errors={field: reason},
-            status_code=exc.status_code,
-        )
-    return _redirect(f"/cases/{case.code}?notice=saved")
-
-
-@router.post("/cases/{code}/contacts", response_class=HTMLResponse)
-def contact_submit(
-    request: Request, code: Code, actor: ActorDep, session: SessionDep, values: FormValues
-) -> Response:
-    """A contact tracing could not find, declared by hand; quarantined like any F1."""
-    actor.require(Permission.CASES_MANAGE)
-    case = service.get_case(session=session, actor=actor, code=code)
-    try:
-        with session.begin_nested():
-            person = _person(session, actor, values)
-            start = local_time(values, "start")
-            end = local_time(values, "end")
-            assert start is not None
-            assert end is not None
-            service.add_contact(
-                session=session,
-                actor=actor,
-                code=case.code,
-                person_id=person.id,
-                start=start,
-                end=end,
-                note=values.get("note", "")[:300],
-            )
-    except (Invalid, Conflict, NotFound) as exc:
-        field, reason = _error_field(exc, CONTACT_FIELDS)
-        return _case_page(
-            request,
-            session,
-            actor,
-            case.code,
-            contact_values=values,
-            contact_errors={field: reason},
-            status_code=exc.status_code,
-        )
-    return _redirect(f"/cases/{case.code}?notice=saved")
+    return redirect(f"/cases/{case.code}?notice=saved")
 
 
 # Clusters
@@ -617,6 +343,6 @@ def cluster_page(request: Request, code: Code, actor: ActorDep, session: Session
             "cases": cases,
             "counts": {kind: kinds.count(kind) for kind in ("case", "F1", "F2")},
             "unit_names": units.names(session=session, codes={data["unit_code"] or ""}),
-            **_labels(),
+            **labels(),
         },
     )
