@@ -46,6 +46,7 @@ def visit(
     person: Person,
     arrived: datetime,
     left: datetime | None = None,
+    now: datetime = NOW,
 ) -> None:
     """A check-in, and a check-out when `left` is given."""
     items = [
@@ -63,7 +64,7 @@ def visit(
                 direction="out",
             )
         )
-    report = checkins.ingest(session=session, actor=actor, events=items, now=NOW)
+    report = checkins.ingest(session=session, actor=actor, events=items, now=now)
     assert set(report.statuses) == {"accepted"}, report.statuses
 
 

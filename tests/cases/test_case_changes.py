@@ -46,3 +46,22 @@ def test_a_household_is_exposed_even_when_isolation_came_before_the_window(
     exposure = session.scalars(select(Exposure).where(Exposure.contact_id == contact.id)).one()
     assert (contact.person_id, exposure.via) == (mother.id, "household")
     assert (exposure.start, exposure.end) == (T0 - timedelta(hours=48), T0)
+
+
+def test_a_positive_delivered_again_to_an_open_case_is_noted_once(session: Session) -> None:
+    officer = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)[1]
+    person = make_person(session)
+    case = open_case(session, officer, person)  # by hand: no sample of its own
+    for sample in ("S-1", "S-1", "S-2", "S-2"):
+        again, created = service.open_case(
+            session=session,
+            actor=officer,
+            person_id=person.id,
+            reference_time=T0,
+            sample_id=sample,
+            now=NOW,
+        )
+        assert (again.id, created) == (case.id, False)
+    notes = [e.detail for e in service.timeline(session=session, case=case) if e.kind == "positive"]
+    assert notes == ["positive sample S-1", "another positive sample S-2"]
+    assert case.sample_id == "S-1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from phongdich.cases.models import Case, ZoneLevel
 from phongdich.config import get_settings
 from phongdich.db import Database
 from phongdich.persons.models import Person
-from tests.cases.helpers import at, make_venue, visit
+from tests.cases.helpers import make_venue, visit
 from tests.conftest import _load_reference_tree, migrated_database
 from tests.factories import cccd, make_person
 
@@ -66,6 +66,15 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
+# The command line takes no clock: its cases happen now (a reference time typed by hand is
+# refused beyond 60 days back).
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+def at(hours: float) -> datetime:
+    return START + timedelta(hours=hours)
+
+
 def person(session: Session, name: str) -> tuple[Person, str]:
     number = cccd()
     return make_person(session, document_number=number, full_name=name), number
@@ -79,10 +88,10 @@ def outbreak(db: Database) -> dict[str, str]:
         f0, f0_number = person(session, "Trần Văn Khoa")
         f1, f1_number = person(session, "Lê Thị Hằng")
         f2, f2_number = person(session, "Phạm Quốc Bảo")
-        visit(session, SYSTEM, market, f0, at(-10), at(-9))
-        visit(session, SYSTEM, market, f1, at(-9.5), at(-8))
-        visit(session, SYSTEM, cafe, f1, at(-5), at(-4))
-        visit(session, SYSTEM, cafe, f2, at(-4.75), at(-3))
+        visit(session, SYSTEM, market, f0, at(-10), at(-9), now=START)
+        visit(session, SYSTEM, market, f1, at(-9.5), at(-8), now=START)
+        visit(session, SYSTEM, cafe, f1, at(-5), at(-4), now=START)
+        visit(session, SYSTEM, cafe, f2, at(-4.75), at(-3), now=START)
         return {
             "f0": f0_number,
             "f1": f1_number,

@@ -47,18 +47,20 @@ def _stamp(moment: datetime) -> str:
 def at_venues(session: Session, windows: Windows, min_overlap: timedelta) -> list[Found]:
     """Visits overlapping a source's visit, inside the source's window, by `min_overlap` or
     more (exactly `min_overlap` counts)."""
-    spans: dict[uuid.UUID, list[tuple[uuid.UUID, datetime, datetime]]] = defaultdict(list)
+    # (source, clipped start, clipped end, the source's arrival as recorded)
+    spans: dict[uuid.UUID, list[tuple[uuid.UUID, datetime, datetime, datetime]]]
+    spans = defaultdict(list)
     for visit in visits_of_many(session, windows):
         window_start, window_end = windows[visit.person_id]
         start, end = max(visit.arrived_at, window_start), min(visit.left_at, window_end)
         if end - start >= min_overlap:
-            spans[visit.venue_id].append((visit.person_id, start, end))
+            spans[visit.venue_id].append((visit.person_id, start, end, visit.arrived_at))
     found: list[Found] = []
     for venue_id, sources in spans.items():
-        lowest = min(start for _, start, _ in sources)
-        highest = max(end for _, _, end in sources)
+        lowest = min(start for _, start, _, _ in sources)
+        highest = max(end for _, _, end, _ in sources)
         for other in visits_at(session, venue_id, lowest, highest):
-            for source, start, end in sources:
+            for source, start, end, arrived in sources:
                 if other.person_id == source:
                     continue  # the source's own other visits
                 overlap_start = max(start, other.arrived_at)
@@ -70,7 +72,12 @@ def at_venues(session: Session, windows: Windows, min_overlap: timedelta) -> lis
                         person_id=other.person_id,
                         source_person_id=source,
                         via="venue",
-                        key=f"venue:{venue_id.hex}:{source.hex}:{_stamp(overlap_start)}",
+                        # The two visits as recorded, not their clipped overlap: a window
+                        # moved by a corrected onset finds the same exposure again.
+                        key=(
+                            f"venue:{venue_id.hex}:{source.hex}:"
+                            f"{_stamp(arrived)}:{_stamp(other.arrived_at)}"
+                        ),
                         start=overlap_start,
                         end=overlap_end,
                         overlap_minutes=int((overlap_end - overlap_start).total_seconds() // 60),

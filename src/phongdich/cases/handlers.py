@@ -6,15 +6,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from phongdich import events
 from phongdich.auth import audit
 from phongdich.auth.actor import Actor, in_jurisdiction, system_actor
 from phongdich.cases import quarantine, service, tracing
-from phongdich.cases.models import Case, QuarantineOrder, ScheduledTest
+from phongdich.cases.models import Case, Contact, Exposure, QuarantineOrder, ScheduledTest
+from phongdich.db import utcnow
 from phongdich.errors import NotFound
+from phongdich.persons import dedupe
 from phongdich.persons.models import Person
 from phongdich.testing import orders
 from phongdich.web.reasons import N_
@@ -104,3 +106,65 @@ def quarantine_tests(session: Session, actor: Actor, day: date) -> list[orders.S
         )
         for test, _, person in rows
     ]
+
+
+@dedupe.resolver("cases.contacts_and_orders")
+def fold_duplicate(session: Session, duplicate_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    """Two records of one person, both contacts of one case or both under an open order: one
+    contact (exposures moved, the same key once) and one open order remain."""
+    survivors = {
+        c.case_id: c
+        for c in session.scalars(select(Contact).where(Contact.person_id == survivor_id))
+    }
+    for duplicate in session.scalars(select(Contact).where(Contact.person_id == duplicate_id)):
+        kept = survivors.get(duplicate.case_id)
+        if kept is None:
+            continue
+        keys = set(session.scalars(select(Exposure.key).where(Exposure.contact_id == kept.id)))
+        session.execute(
+            delete(Exposure).where(Exposure.contact_id == duplicate.id, Exposure.key.in_(keys))
+        )
+        session.execute(
+            update(Exposure).where(Exposure.contact_id == duplicate.id).values(contact_id=kept.id)
+        )
+        if duplicate.degree < kept.degree:
+            kept.degree, kept.via_contact_id = duplicate.degree, None
+        kept.first_exposure_at = min(kept.first_exposure_at, duplicate.first_exposure_at)
+        kept.last_exposure_at = max(kept.last_exposure_at, duplicate.last_exposure_at)
+        if kept.status != "active" and duplicate.status == "active":
+            kept.status = "active"
+        session.execute(
+            update(Contact)
+            .where(Contact.via_contact_id == duplicate.id)
+            .values(via_contact_id=kept.id)
+        )
+        session.execute(
+            update(QuarantineOrder)
+            .where(QuarantineOrder.contact_id == duplicate.id)
+            .values(contact_id=kept.id)
+        )
+        session.execute(
+            update(Case).where(Case.from_contact_id == duplicate.id).values(from_contact_id=kept.id)
+        )
+        session.flush()
+        session.delete(duplicate)
+    open_orders = list(
+        session.scalars(
+            select(QuarantineOrder).where(
+                QuarantineOrder.person_id.in_((duplicate_id, survivor_id)),
+                QuarantineOrder.status == quarantine.OPEN,
+            )
+        )
+    )
+    if len(open_orders) == 2:
+        # Quarantine outranks monitoring, then the later start: the other one is cancelled.
+        keep = max(open_orders, key=lambda o: (o.kind, o.starts_at))
+        for order in open_orders:
+            if order is not keep:
+                order.status, order.closed_at, order.closed_by = "cancelled", utcnow(), "merge"
+                session.execute(
+                    update(ScheduledTest)
+                    .where(ScheduledTest.order_id == order.id, ScheduledTest.status == "due")
+                    .values(status="cancelled")
+                )
+    session.flush()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -165,7 +166,17 @@ class QuarantineOrder(Base):
     at a time: a new exposure moves the dates of the open order instead of adding one."""
 
     __tablename__ = "quarantine_orders"
-    __table_args__ = (Index("ix_quarantine_orders_unit_status", "unit_code", "status"),)
+    __table_args__ = (
+        Index("ix_quarantine_orders_unit_status", "unit_code", "status"),
+        # One open order per person, whatever races the tracing of two cases runs into.
+        Index(
+            "uq_quarantine_orders_open_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)

@@ -53,10 +53,13 @@ def trace_data(
         "new_exposures": result.new_exposures,
         "contacts": [
             {
+                # Someone living outside the reader's units stays anonymous to them.
                 "document_number": (
-                    view.person.main_document.number if view.person.main_document else None
+                    view.person.main_document.number
+                    if view.visible and view.person.main_document
+                    else None
                 ),
-                "full_name": view.person.full_name,
+                "full_name": view.person.full_name if view.visible else None,
                 "degree": view.contact.degree,
                 "status": view.contact.status,
                 "unit_code": view.contact.unit_code,

@@ -82,8 +82,8 @@ class ExposurePublic(BaseModel):
 
 
 class ContactPublic(BaseModel):
-    document_number: str | None
-    full_name: str
+    document_number: str | None = Field(description="null for someone outside your units")
+    full_name: str | None = Field(description="null for someone outside your units")
     degree: int
     status: str
     unit_code: str | None

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from phongdich.auth import audit
@@ -74,15 +74,15 @@ class Merger:
             for c in session.scalars(select(Contact).where(Contact.case_id == case.id))
         }
         ids = [c.id for c in self.contacts.values()]
-        self.keys: set[tuple[uuid.UUID, str]] = set()
+        # (contact, key) -> (exposure, start, end): what earlier runs recorded.
+        self.keys: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, datetime, datetime]] = {}
         for first in range(0, len(ids), 1000):
-            self.keys.update(
-                session.execute(
-                    select(Exposure.contact_id, Exposure.key).where(
-                        Exposure.contact_id.in_(ids[first : first + 1000])
-                    )
-                )
-            )
+            for exposure_id, contact_id, key, start, end in session.execute(
+                select(
+                    Exposure.id, Exposure.contact_id, Exposure.key, Exposure.start, Exposure.end
+                ).where(Exposure.contact_id.in_(ids[first : first + 1000]))
+            ):
+                self.keys[(contact_id, key)] = (exposure_id, start, end)
         self.new_contacts = 0
         self.new_exposures = 0
         self.needs: list[quarantine.Need] = []
@@ -127,7 +127,9 @@ class Merger:
                 contact_id = contact.id
                 moved = False
                 if degree < contact.degree:
+                    # Exposed to the F0 itself now: the F1 dates count, not the F2 ones.
                     contact.degree, contact.via_contact_id, moved = degree, None, True
+                    contact.first_exposure_at, contact.last_exposure_at = first, last
                 if degree > contact.degree:
                     continue  # an F1 found again as someone's F2 stays an F1
                 if first < contact.first_exposure_at:
@@ -139,12 +141,14 @@ class Merger:
                         _need(person_id, contact.id, contact.degree, last, contact.unit_code)
                     )
             for item in items:
-                if (contact_id, item.key) in self.keys:
+                known = self.keys.get((contact_id, item.key))
+                if known is not None:
+                    self._widen(known, item)
                     continue
-                self.keys.add((contact_id, item.key))
+                self.keys[(contact_id, item.key)] = (uuid.uuid4(), item.start, item.end)
                 exposure_rows.append(
                     {
-                        "id": uuid.uuid4(),
+                        "id": self.keys[(contact_id, item.key)][0],
                         "contact_id": contact_id,
                         "key": item.key,
                         "via": item.via,
@@ -169,6 +173,19 @@ class Merger:
         self.new_contacts += len(new_rows)
         self.new_exposures += len(exposure_rows)
         self.session.flush()
+
+    def _widen(self, known: tuple[uuid.UUID, datetime, datetime], item: Found) -> None:
+        """The same exposure seen over a longer time (a wider window, a late check-out)."""
+        exposure_id, start, end = known
+        if item.start >= start and item.end <= end:
+            return
+        start, end = min(start, item.start), max(end, item.end)
+        minutes = None if item.overlap_minutes is None else int((end - start).total_seconds() // 60)
+        self.session.execute(
+            update(Exposure)
+            .where(Exposure.id == exposure_id)
+            .values(start=start, end=end, overlap_minutes=minutes)
+        )
 
     def follow_up(self) -> None:
         quarantine.ensure_orders(

@@ -53,7 +53,7 @@ TIME_FORMATS = (
 )
 TIME_RULE = N_("a date and time such as 2021-08-01 08:30 or 01/08/2021 08:30")
 CHECKOUT_BEFORE = N_("before the check-in time")
-CHECKOUT_TOO_LATE = N_("more than 12 hours after the check-in time")
+CHECKOUT_TOO_LATE = N_("more than 24 hours after the check-in time")
 NAME_FOR_NEW = N_("required for a document number not registered yet")
 ROW_REPEATED = "the same check-in is on line {line} with another check-out time"
 PAPER_ORIGIN = "paper check-in log"

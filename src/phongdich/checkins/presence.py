@@ -26,7 +26,9 @@ from phongdich.persons.models import Person
 from phongdich.venues.models import Venue
 from phongdich.venues.service import get_venue
 
-MAX_VISIT = timedelta(hours=12)
+# A shift at a factory or a market stall can run past 12 hours; a check-out later than this
+# belongs to another visit.
+MAX_VISIT = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=31)
 # Two scans of the same person in the same direction this close together are one scan.
 RESCAN = timedelta(minutes=1)

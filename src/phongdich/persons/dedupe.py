@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, exists, or_, select, update
@@ -127,6 +128,7 @@ def merge(
         )
     )
     session.flush()
+    _resolve_clashes(session, duplicate.id, survivor.id)
     moved = _repoint_references(session, duplicate.id, survivor.id)
     # The bulk updates bypassed the identity map: reload whatever was already in memory.
     session.expire_all()
@@ -148,6 +150,30 @@ def merge(
         unit_code=survivor.unit_code,
     )
     return survivor
+
+
+# Higher domains whose tables allow one row per person and something (a contact per case, an
+# open quarantine order) fold the duplicate's rows into the survivor's before the re-pointing.
+MergeResolver = Callable[[Session, uuid.UUID, uuid.UUID], None]
+_RESOLVERS: dict[str, MergeResolver] = {}
+
+
+def resolver(name: str) -> Callable[[MergeResolver], MergeResolver]:
+    """Register `func(session, duplicate_id, survivor_id)`, run inside every merge."""
+
+    def decorator(func: MergeResolver) -> MergeResolver:
+        _RESOLVERS[name] = func
+        return func
+
+    return decorator
+
+
+def _resolve_clashes(session: Session, old: uuid.UUID, new: uuid.UUID) -> None:
+    from phongdich.domains import load
+
+    load("handlers")  # where higher domains register their resolvers
+    for name in sorted(_RESOLVERS):
+        _RESOLVERS[name](session, old, new)
 
 
 def _repoint_references(session: Session, old: uuid.UUID, new: uuid.UUID) -> int:

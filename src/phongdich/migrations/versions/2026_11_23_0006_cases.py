@@ -413,6 +413,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_quarantine_orders_unit_status", ["unit_code", "status"], unique=False
         )
+        batch_op.create_index(
+            "uq_quarantine_orders_open_person",
+            ["person_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
 
     op.create_table(
         "quarantine_health_checks",
@@ -466,6 +473,11 @@ def downgrade() -> None:
     op.drop_table("quarantine_tests")
     op.drop_table("quarantine_health_checks")
     with op.batch_alter_table("quarantine_orders", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_quarantine_orders_open_person",
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
         batch_op.drop_index("ix_quarantine_orders_unit_status")
         batch_op.drop_index(batch_op.f("ix_quarantine_orders_person_id"))
 
