@@ -22,6 +22,7 @@ BENCHMARKS = {
     "credentials": "Verify health passes vs bare ECDSA-P256 verify; issue passes via the service",
     "checkins": "Ingest device batches via the service vs a raw bulk insert; tracing queries",
     "testing": "Import lab results via the service vs a raw bulk insert; pairing at the site",
+    "tracing": "Trace one F0 (F1, F2, orders) and 1,000 F0 through the outbox; visits_at",
 }
 
 Runner = Callable[..., Result]

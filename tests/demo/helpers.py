@@ -18,3 +18,25 @@ class Built:
 
 def build(database: Database, *, people: int, seed: int) -> Built:
     return Built(database, build_demo(database, people=people, seed=seed))
+
+
+from collections.abc import Iterator  # noqa: E402  (the helpers below)
+from contextlib import contextmanager  # noqa: E402
+
+from sqlalchemy.orm import Session  # noqa: E402
+
+
+class _Undo(Exception):
+    """Raised to leave a transaction whose changes a test does not keep."""
+
+
+@contextmanager
+def rolled_back(database: Database) -> Iterator[Session]:
+    """A transaction on a built demo that is always rolled back, so the module's other tests
+    see the demo as it was built."""
+    try:
+        with database.transaction() as session:
+            yield session
+            raise _Undo
+    except _Undo:
+        pass

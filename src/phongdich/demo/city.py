@@ -35,6 +35,7 @@ from phongdich.demo.names import (
     MIDDLE_MALE,
     STREETS,
 )
+from phongdich.demo.outbreak import OutbreakDemo, add_outbreak
 from phongdich.demo.testing import TestingDemo, add_testing
 from phongdich.errors import Conflict
 from phongdich.importing import ImportReport
@@ -62,6 +63,8 @@ class DemoResult:
     checkins: int = field(default=0, compare=False)
     health_facts: int = field(default=0, compare=False)  # dated from now, like the check-ins
     testing: TestingDemo | None = None  # labs and a screening campaign in progress
+    # Cases traced through the check-ins, which end at the current time (like them, edges vary).
+    outbreak: OutbreakDemo | None = field(default=None, compare=False)
 
     def print(self, console: Console) -> None:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
@@ -71,6 +74,8 @@ class DemoResult:
         )
         if self.testing is not None:
             console.print(self.testing.line())
+        if self.outbreak is not None:
+            console.print(self.outbreak.line())
         table = Table("username", "role", "unit", "password", title="Demo users")
         for row in self.users:
             table.add_row(*row)
@@ -379,6 +384,8 @@ def build_demo(
         result.health_facts = health.add_health_facts(session, seed=seed, ages_on_year=TODAY.year)
         result.testing = add_testing(session, seed=seed)
         result.health_facts += result.testing.health_facts
+        result.outbreak = add_outbreak(session, seed=seed)
+        result.health_facts += result.outbreak.health_facts
     return result
 
 
