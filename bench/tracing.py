@@ -20,10 +20,6 @@ after the load).
 - Baseline, same database: `checkins.presence.visits_at` — the tracing query of one venue over
   a visit's window (widened by `MAX_VISIT`, paired into visits) — for the venues the F0 visited,
   and the bare indexed range query of one venue-day, each timed alone.
-- The venue reads of each traced F0 (its window and its F1's windows) timed the current way
-  (`exposures.at_venues`: a `visits_at` a venue, each reading that venue's default visit length
-  too) and with the defaults read once (`at_venues_defaults_once` below), which must find the
-  very same exposures.
 """
 
 from __future__ import annotations
@@ -31,22 +27,18 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
 
 from bench.harness import Result, Stopwatch, fresh_database, load_admin_tree
 from phongdich import events
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth.actor import system_actor
-from phongdich.cases import exposures, service, tracing
-from phongdich.cases import policy as policies
-from phongdich.cases.exposures import Found
+from phongdich.cases import service, tracing
 from phongdich.cases.models import Case, Contact
 from phongdich.checkins import presence, storage
 from phongdich.checkins.models import CheckinEvent
@@ -208,92 +200,6 @@ def _checkins(database: Database, built: City, hoods: Sequence[int], now: dateti
     built.recent = sorted(recent)
 
 
-def at_venues_defaults_once(
-    session: Session, windows: exposures.Windows, min_overlap: timedelta
-) -> list[Found]:
-    """`exposures.at_venues` with the venues' default visit lengths read once for all of them,
-    instead of once in every `presence.visits_at` call: the change this benchmark measures
-    against the current path (each venue's range query is the same). The same exposures."""
-    spans: dict[uuid.UUID, list[tuple[uuid.UUID, datetime, datetime]]] = defaultdict(list)
-    for visit in presence.visits_of_many(session, windows):
-        window_start, window_end = windows[visit.person_id]
-        start, end = max(visit.arrived_at, window_start), min(visit.left_at, window_end)
-        if end - start >= min_overlap:
-            spans[visit.venue_id].append((visit.person_id, start, end))
-    defaults = {
-        vid: timedelta(minutes=minutes)
-        for vid, minutes in session.execute(
-            select(Venue.id, Venue.default_visit_minutes).where(Venue.id.in_(list(spans)))
-        )
-    }
-    found: list[Found] = []
-    for venue_id, sources in spans.items():
-        lowest = min(start for _, start, _ in sources)
-        highest = max(end for _, _, end in sources)
-        rows = session.execute(
-            select(
-                CheckinEvent.venue_id,
-                CheckinEvent.person_id,
-                CheckinEvent.at,
-                CheckinEvent.direction,
-            )
-            .where(
-                CheckinEvent.venue_id == venue_id,
-                CheckinEvent.at >= lowest - presence.MAX_VISIT,
-                CheckinEvent.at < highest + presence.MAX_VISIT,
-            )
-            .order_by(CheckinEvent.person_id, CheckinEvent.at, CheckinEvent.direction)
-        ).all()
-        for other in presence.pair(rows, defaults):
-            if not other.overlaps(lowest, highest):
-                continue
-            for source, start, end in sources:
-                if other.person_id == source:
-                    continue
-                overlap_start = max(start, other.arrived_at)
-                overlap_end = min(end, other.left_at)
-                if overlap_end - overlap_start < min_overlap:
-                    continue
-                found.append(
-                    Found(
-                        person_id=other.person_id,
-                        source_person_id=source,
-                        via="venue",
-                        key=f"venue:{venue_id.hex}:{source.hex}:"
-                        f"{overlap_start.strftime('%Y%m%dT%H%M%S')}",
-                        start=overlap_start,
-                        end=overlap_end,
-                        overlap_minutes=int((overlap_end - overlap_start).total_seconds() // 60),
-                        venue_id=venue_id,
-                    )
-                )
-    return found
-
-
-def _venue_reads(database: Database, case_id: uuid.UUID) -> tuple[float, float]:
-    """Milliseconds of the venue exposures of a traced case's F0 and F1 windows, read the
-    current way and with the defaults read once; both must find the same exposures."""
-    with database.transaction() as session:
-        case = session.get_one(Case, case_id)
-        policy = policies.current(session)
-        contacts = session.scalars(select(Contact).where(Contact.case_id == case.id)).all()
-        steps = [
-            {case.person_id: tracing.window(case, policy)},
-            tracing._f1_windows(session, contacts),
-        ]
-        began = time.perf_counter()
-        current = [exposures.at_venues(session, w, policy.min_overlap) for w in steps if w]
-        middle = time.perf_counter()
-        grouped = [at_venues_defaults_once(session, w, policy.min_overlap) for w in steps if w]
-        done = time.perf_counter()
-    for old, new in zip(current, grouped, strict=True):
-        if sorted(f.key + f.person_id.hex for f in old) != sorted(
-            f.key + f.person_id.hex for f in new
-        ):
-            raise AssertionError("reading the defaults once found other exposures")
-    return (middle - began) * 1000, (done - middle) * 1000
-
-
 def _percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -347,8 +253,6 @@ def run(*, quick: bool = False, database_url: str | None = None) -> Result:
     opening, outbox = Stopwatch(), Stopwatch()
     built = City()
     timings: list[float] = []
-    reads: list[float] = []  # the venue exposures of a traced F0's windows, as read now
-    grouped_reads: list[float] = []  # the same, the venues' defaults read once
     f1 = f2 = 0
     events.load_handlers()
     with fresh_database(database_url) as database:
@@ -375,9 +279,6 @@ def run(*, quick: bool = False, database_url: str | None = None) -> Result:
                 traced = tracing.trace(session=session, actor=ACTOR, case=case, now=now)
                 degrees = [c.degree for c in traced.contacts]
             timings.append((time.perf_counter() - began) * 1000)
-            now_read, one_read = _venue_reads(database, case_id)
-            reads.append(now_read)
-            grouped_reads.append(one_read)
             f1 += degrees.count(1)
             f2 += degrees.count(2)
         with database.transaction() as session:
@@ -430,19 +331,6 @@ def run(*, quick: bool = False, database_url: str | None = None) -> Result:
         f"target < {BATCH_TARGET_S:.0f} s",
     )
     result.add("visits_at_p50_ms", _percentile(window_ms, 0.5), "ms", note="baseline")
-    result.add(
-        "venue_reads_p50_ms",
-        _percentile(reads, 0.5),
-        "ms",
-        note="a traced F0's venue exposures (F0 and F1 windows), one query a venue",
-    )
-    result.add(
-        "venue_reads_once_p50_ms",
-        _percentile(grouped_reads, 0.5),
-        "ms",
-        baseline="venue_reads_p50_ms",
-        note="the same, the venues' default visit lengths read once",
-    )
     result.add("visits_at_p95_ms", _percentile(window_ms, 0.95), "ms")
     result.add("venue_day_p50_ms", _percentile(bare_ms, 0.5), "ms", note="bare range query")
     result.add("batch_open_s", opening.seconds, "s", note="opening the batch, one transaction")

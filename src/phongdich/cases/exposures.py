@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phongdich.cases.policy import Policy
-from phongdich.checkins.presence import visits_at, visits_of_many
+from phongdich.checkins.presence import venue_defaults, visits_at, visits_of_many
 from phongdich.checkpoints.passages import companions
 from phongdich.persons.models import Person
 
@@ -56,10 +56,12 @@ def at_venues(session: Session, windows: Windows, min_overlap: timedelta) -> lis
         if end - start >= min_overlap:
             spans[visit.venue_id].append((visit.person_id, start, end, visit.arrived_at))
     found: list[Found] = []
+    # Every venue's default visit length in one read, not one a venue.
+    lengths = venue_defaults(session, spans)
     for venue_id, sources in spans.items():
         lowest = min(start for _, start, _, _ in sources)
         highest = max(end for _, _, end, _ in sources)
-        for other in visits_at(session, venue_id, lowest, highest):
+        for other in visits_at(session, venue_id, lowest, highest, lengths):
             for source, start, end, arrived in sources:
                 if other.person_id == source:
                     continue  # the source's own other visits
@@ -89,23 +91,30 @@ def at_venues(session: Session, windows: Windows, min_overlap: timedelta) -> lis
 
 def in_households(session: Session, windows: Windows) -> list[Found]:
     """Everyone living with a source is exposed for the source's whole window."""
-    households = dict(
-        session.execute(
+    # Conditions on other columns are checked here, not in SQL: SQLite would otherwise pick
+    # their indexes (household set, not merged) over the keys and read the whole table.
+    sources = list(windows)
+    households: dict[uuid.UUID, uuid.UUID] = {}
+    for first in range(0, len(sources), 1000):
+        for person_id, household_id in session.execute(
             select(Person.id, Person.household_id).where(
-                Person.id.in_(list(windows)), Person.household_id.is_not(None)
+                Person.id.in_(sources[first : first + 1000])
             )
-        ).all()
-    )
+        ):
+            if household_id is not None:
+                households[person_id] = household_id
     if not households:
         return []
     members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for person_id, household_id in session.execute(
-        select(Person.id, Person.household_id).where(
-            Person.household_id.in_(set(households.values())), Person.merged_into_id.is_(None)
-        )
-    ):
-        if household_id is not None:
-            members[household_id].append(person_id)
+    homes = sorted(set(households.values()))
+    for first in range(0, len(homes), 1000):
+        for person_id, household_id, merged in session.execute(
+            select(Person.id, Person.household_id, Person.merged_into_id).where(
+                Person.household_id.in_(homes[first : first + 1000])
+            )
+        ):
+            if household_id is not None and merged is None:
+                members[household_id].append(person_id)
     found: list[Found] = []
     for source, household_id in households.items():
         if household_id is None:

@@ -92,10 +92,18 @@ def ensure_orders(
     new_orders: list[dict[str, object]] = []
     new_tests: list[dict[str, object]] = []
     started: list[NewFact] = []
+    moving = [o.id for p, o in open_orders.items() if _moves(o, by_person[p])]
+    scheduled: dict[uuid.UUID, dict[date, ScheduledTest]] = {o: {} for o in moving}
+    for first in range(0, len(moving), 1000):
+        for test in session.scalars(
+            select(ScheduledTest).where(ScheduledTest.order_id.in_(moving[first : first + 1000]))
+        ):
+            scheduled[test.order_id][test.due_on] = test
     for person_id, need in by_person.items():
         held_order = open_orders.get(person_id)
         if held_order is not None:
-            _move(session, held_order, need, policy, now)
+            if held_order.id in scheduled:
+                _move(session, held_order, need, policy, now, scheduled[held_order.id])
             if need.kind == "quarantine" and held_order.kind == "quarantine":
                 started.append(_started_fact(held_order.id, person_id, held_order.issued_at))
             continue
@@ -142,8 +150,24 @@ def _started_fact(order_id: uuid.UUID, person_id: uuid.UUID, at: datetime) -> Ne
     return NewFact(person_id, "quarantine_started", at, {}, f"quarantine:{order_id}:start")
 
 
+def _moves(order: QuarantineOrder, need: Need) -> bool:
+    """Does this need change the open order: monitoring becoming quarantine, or a later
+    exposure of the same kind? (An F2 exposure asks for monitoring, which a quarantine
+    already exceeds.)"""
+    if need.kind == "quarantine" and order.kind == "monitoring":
+        return True
+    if need.kind == "monitoring" and order.kind == "quarantine":
+        return False
+    return need.last_exposure_at > order.starts_at
+
+
 def _move(
-    session: Session, order: QuarantineOrder, need: Need, policy: Policy, now: datetime
+    session: Session,
+    order: QuarantineOrder,
+    need: Need,
+    policy: Policy,
+    now: datetime,
+    scheduled: dict[date, ScheduledTest],
 ) -> None:
     """A later exposure, or monitoring becoming quarantine: new dates, tests rescheduled.
 
@@ -151,20 +175,12 @@ def _move(
     the person's exposure-to-quarantine window (and, should they turn positive, their
     infectious window in the community) ends."""
     upgrade = need.kind == "quarantine" and order.kind == "monitoring"
-    if need.kind == "monitoring" and order.kind == "quarantine":
-        return  # an F2 exposure asks for monitoring, which the quarantine already exceeds
-    if not upgrade and need.last_exposure_at <= order.starts_at:
-        return
     if upgrade:
         order.kind = "quarantine"
         order.contact_id = need.contact_id
         order.issued_at = now
     order.starts_at = max(order.starts_at, need.last_exposure_at)
     order.ends_on, tests = _schedule(policy, order.kind, order.starts_at)
-    scheduled = {
-        t.due_on: t
-        for t in session.scalars(select(ScheduledTest).where(ScheduledTest.order_id == order.id))
-    }
     for day, test in scheduled.items():
         if test.status == "due" and day not in tests:
             test.status = "cancelled"
@@ -174,7 +190,6 @@ def _move(
                 scheduled[day].status = "due"
             continue
         session.add(ScheduledTest(order_id=order.id, day_number=number, due_on=day))
-    session.flush()
 
 
 def close_orders(

@@ -213,12 +213,18 @@ def _units(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
     """Each live person's unit of residence (merged-away records are left out)."""
     found: dict[uuid.UUID, str | None] = {}
     for first in range(0, len(person_ids), 1000):
-        for pid, temporary, permanent in session.execute(
-            select(Person.id, Person.temporary_unit_code, Person.permanent_unit_code).where(
-                Person.id.in_(person_ids[first : first + 1000]), Person.merged_into_id.is_(None)
-            )
+        # Merged records are skipped here, not in SQL: with that condition SQLite reads the
+        # whole table through the merged_into_id index instead of looking up the keys.
+        for pid, temporary, permanent, merged in session.execute(
+            select(
+                Person.id,
+                Person.temporary_unit_code,
+                Person.permanent_unit_code,
+                Person.merged_into_id,
+            ).where(Person.id.in_(person_ids[first : first + 1000]))
         ):
-            found[pid] = temporary or permanent
+            if merged is None:
+                found[pid] = temporary or permanent
     return found
 
 

@@ -96,13 +96,23 @@ def pair(
     return visits
 
 
-def _defaults(session: Session, venue_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, timedelta]:
-    return {
-        vid: timedelta(minutes=minutes)
-        for vid, minutes in session.execute(
-            select(Venue.id, Venue.default_visit_minutes).where(Venue.id.in_(set(venue_ids)))
+def venue_defaults(
+    session: Session,
+    venue_ids: Iterable[uuid.UUID],
+    known: dict[uuid.UUID, timedelta] | None = None,
+) -> dict[uuid.UUID, timedelta]:
+    """Each venue's default visit length; `known` (kept by the caller across many reads, such
+    as one tracing run) saves asking again for venues already looked up."""
+    known = {} if known is None else known
+    missing = set(venue_ids) - set(known)
+    if missing:
+        known.update(
+            (vid, timedelta(minutes=minutes))
+            for vid, minutes in session.execute(
+                select(Venue.id, Venue.default_visit_minutes).where(Venue.id.in_(missing))
+            )
         )
-    }
+    return known
 
 
 def _visits(
@@ -111,6 +121,7 @@ def _visits(
     value: uuid.UUID,
     start: datetime,
     end: datetime,
+    defaults: dict[uuid.UUID, timedelta] | None = None,
 ) -> list[Visit]:
     """The visits overlapping [start, end) among the events where `key == value`: one range of
     the (key, at) index, widened by MAX_VISIT so visits that began or ended outside count."""
@@ -127,13 +138,20 @@ def _visits(
     ).all()
     if not rows:
         return []
-    visits = pair(rows, _defaults(session, {r[0] for r in rows}))
+    visits = pair(rows, venue_defaults(session, {r[0] for r in rows}, defaults))
     return [v for v in visits if v.overlaps(start, end)]
 
 
-def visits_at(session: Session, venue_id: uuid.UUID, start: datetime, end: datetime) -> list[Visit]:
-    """Every visit at the venue overlapping [start, end): the tracing query."""
-    return _visits(session, CheckinEvent.venue_id, venue_id, start, end)
+def visits_at(
+    session: Session,
+    venue_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    defaults: dict[uuid.UUID, timedelta] | None = None,
+) -> list[Visit]:
+    """Every visit at the venue overlapping [start, end): the tracing query. `defaults`: a
+    cache of visit lengths the caller keeps across many calls."""
+    return _visits(session, CheckinEvent.venue_id, venue_id, start, end, defaults)
 
 
 def visits_of(
@@ -175,7 +193,7 @@ def visits_of_many(
             )
         ).all()
         if rows:
-            visits = pair(rows, _defaults(session, {r[0] for r in rows}))
+            visits = pair(rows, venue_defaults(session, {r[0] for r in rows}))
             found.extend(v for v in visits if v.overlaps(*windows[v.person_id]))
     return sorted(found, key=lambda v: (v.person_id, v.arrived_at, v.venue_id))
 

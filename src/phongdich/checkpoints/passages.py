@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
@@ -129,33 +129,57 @@ def companions(
     during their window."""
     if not windows:
         return []
-    own = aliased(Passage)
-    other = aliased(Passage)
     found: list[Companion] = []
     people = sorted(windows)
     for first in range(0, len(people), 500):
         part = people[first : first + 500]
-        rows = session.execute(
-            select(
-                own.person_id,
-                other.person_id,
-                own.at,
-                own.group_id,
-                own.vehicle_plate,
-                Checkpoint.code,
+        # Two plain index reads (own crossings, then everyone in those vehicles) rather than
+        # one self-join: each uses its own index and costs nothing where nobody crossed.
+        crossings = [
+            row
+            for row in session.execute(
+                select(
+                    Passage.person_id,
+                    Passage.at,
+                    Passage.group_id,
+                    Passage.vehicle_plate,
+                    Passage.checkpoint_id,
+                ).where(
+                    Passage.person_id.in_(part),
+                    Passage.at >= min(windows[p][0] for p in part),
+                    Passage.at < max(windows[p][1] for p in part),
+                )
             )
-            .join(other, other.group_id == own.group_id)
-            .join(Checkpoint, Checkpoint.id == own.checkpoint_id)
-            .where(
-                own.person_id.in_(part),
-                own.group_id.is_not(None),
-                other.person_id != own.person_id,
-                own.at >= min(windows[p][0] for p in part),
-                own.at < max(windows[p][1] for p in part),
-            )
-        ).all()
-        for person, companion, at, group, plate, code in rows:
-            start, end = windows[person]
-            if start <= at < end and group is not None:
-                found.append(Companion(person, companion, at, group, plate, code))
+            if row.group_id is not None
+            and windows[row.person_id][0] <= row.at < windows[row.person_id][1]
+        ]
+        if not crossings:
+            continue
+        groups = {row.group_id for row in crossings}
+        riders: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for person_id, group_id in session.execute(
+            select(Passage.person_id, Passage.group_id).where(Passage.group_id.in_(groups))
+        ):
+            if group_id is not None:
+                riders.setdefault(group_id, []).append(person_id)
+        codes = dict(
+            session.execute(
+                select(Checkpoint.id, Checkpoint.code).where(
+                    Checkpoint.id.in_({row.checkpoint_id for row in crossings})
+                )
+            ).all()
+        )
+        for row in crossings:
+            for rider in dict.fromkeys(riders.get(row.group_id, [])):
+                if rider != row.person_id:
+                    found.append(
+                        Companion(
+                            row.person_id,
+                            rider,
+                            row.at,
+                            row.group_id,
+                            row.vehicle_plate,
+                            codes[row.checkpoint_id],
+                        )
+                    )
     return found
