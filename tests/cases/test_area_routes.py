@@ -168,7 +168,12 @@ def test_facilities_with_their_occupancy(
         headers=officer,
     )
     assert (home.json()["beds"], home.json()["free"]) == (None, None)
-    for bad, field in [({"tier": 4}, "tier"), ({"beds": -1}, "beds"), ({"beds": None}, "beds")]:
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"tier": 4}, "tier"),
+        ({"beds": -1}, "beds"),
+        ({"beds": None}, "beds"),
+    ]
+    for bad, field in refused:
         answer = client.post(path, json={**body, "code": "X-1", **bad}, headers=officer)
         assert (answer.status_code, answer.json()["field"]) == (422, field)
     outside = client.post(
@@ -289,11 +294,12 @@ def test_zone_levels_their_override_and_history(
     assert (overridden.json()["level"], overridden.json()["computed_level"]) == (3, 1)
     assert overridden.json()["colour"] == "orange"
     assert client.get("/api/zones", headers=officer).json()[0]["level"] == 3
-    for bad, field in [
+    wrong: list[tuple[dict[str, Any], str]] = [
         ({"level": 5}, "level"),
         ({"reason": " "}, "reason"),
         ({"day": str(day + timedelta(days=1))}, "day"),
-    ]:
+    ]
+    for bad, field in wrong:
         answer = client.post(path, json={**body, **bad}, headers=officer)
         assert (answer.status_code, answer.json()["field"]) == (422, field)
     history = client.get(f"/api/zones/{PHUC_XA}/history", headers=officer)

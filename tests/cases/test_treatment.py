@@ -3,6 +3,8 @@ care has no bed limit; occupancy counts open cases only."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -177,12 +179,13 @@ def test_creating_a_facility_is_checked(session: Session) -> None:
         values.update(more)
         return treatment.create_facility(session=session, actor=commune, **values)  # type: ignore[arg-type]
 
-    for more, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"tier": 4}, "tier"),
         ({"beds": None}, "beds"),
         ({"beds": -1}, "beds"),
         ({"name": "  "}, "name"),
-    ]:
+    ]
+    for more, field in cases:
         with pytest.raises(Invalid) as bad:
             create(**more)
         assert bad.value.field == field

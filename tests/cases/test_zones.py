@@ -192,7 +192,9 @@ def test_overrides_and_computation_are_checked(session: Session) -> None:
     today = zones.today()
     _, commune = make_user(session, Role.COMMUNE_OFFICER, PHUC_XA)
 
-    def override(unit: str = PHUC_XA, day: date = today, level: int = 2, reason: str = "lý do"):
+    def override(
+        unit: str = PHUC_XA, day: date = today, level: int = 2, reason: str = "lý do"
+    ) -> ZoneLevel:
         return zones.override(
             session=session, actor=commune, unit_code=unit, day=day, level=level, reason=reason
         )
