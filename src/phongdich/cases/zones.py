@@ -9,13 +9,14 @@ copied to the unit, where pass colours and checkpoint rules read it.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import bindparam, distinct, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits.models import AdminUnit
@@ -51,9 +52,8 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return end - timedelta(days=DAYS), end
 
 
-def _rolled_up(session: Session, counts: Mapping[Any, int]) -> Counter[str]:
+def _rolled_up(paths: Mapping[str, str], counts: Mapping[Any, int]) -> Counter[str]:
     """Counts per unit, added to every unit above it."""
-    paths = dict(session.execute(select(AdminUnit.code, AdminUnit.path)).all())
     total: Counter[str] = Counter()
     for code, count in counts.items():
         if code is None or code not in paths:
@@ -63,81 +63,128 @@ def _rolled_up(session: Session, counts: Mapping[Any, int]) -> Counter[str]:
     return total
 
 
-def compute(*, session: Session, actor: Actor, day: date) -> int:
-    """The day's levels for every unit (system or national admin: it touches every unit).
-    Recomputing replaces the day's computed row; an override made that day stays on top."""
+def _figures(session: Session, day: date) -> tuple[Counter[str], Counter[str]]:
+    """New community cases over the 7 days ending with `day`, and the fully vaccinated, per
+    unit with every unit above it included."""
+    start, end = _day_bounds(day)
+    home = func.coalesce(Person.temporary_unit_code, Person.permanent_unit_code)
+    cases = session.execute(
+        select(Case.unit_code, func.count())
+        .where(Case.source == "community", Case.opened_at >= start, Case.opened_at < end)
+        .group_by(Case.unit_code)
+    ).all()
+    vaccinated = session.execute(
+        select(home, func.count(distinct(HealthFact.person_id)))
+        .join(Person, Person.id == HealthFact.person_id)
+        .where(
+            HealthFact.kind == "vaccination_dose",
+            HealthFact.occurred_at < end,
+            HealthFact.value["full_course"].as_boolean().is_(True),
+        )
+        .group_by(home)
+    ).all()
+    paths = dict(session.execute(select(AdminUnit.code, AdminUnit.path)).all())
+    return _rolled_up(paths, dict(cases)), _rolled_up(paths, dict(vaccinated))
+
+
+def compute(*, session: Session, actor: Actor, day: date, unit_code: str | None = None) -> int:
+    """The day's levels for every unit, or for one unit's subtree (system or national admin:
+    it touches every unit). Recomputing replaces the day's computed row where a figure changed;
+    an override made that day stays on top. Returns how many rows were added.
+
+    Written in bulk: the whole tree is some 11,000 units, computed every hour by the worker."""
     actor.require(Permission.CASES_MANAGE)
     if not actor.nationwide:
         raise Invalid("actor", "zone levels are computed for every unit by the system")
-    start, end = _day_bounds(day)
-    cases = Counter(
-        dict(
-            session.execute(
-                select(Case.unit_code, func.count())
-                .where(Case.source == "community", Case.opened_at >= start, Case.opened_at < end)
-                .group_by(Case.unit_code)
-            ).all()
+    case_totals, vaccinated_totals = _figures(session, day)
+    units = select(AdminUnit.code, AdminUnit.population, AdminUnit.zone_level)
+    if unit_code is not None:
+        top = session.get(AdminUnit, unit_code)
+        if top is None:
+            raise NotFound("admin unit", unit_code)
+        units = units.where(
+            or_(AdminUnit.path == top.path, AdminUnit.path.startswith(top.path + "/"))
         )
-    )
-    vaccinated = Counter(
-        dict(
-            session.execute(
-                select(
-                    func.coalesce(Person.temporary_unit_code, Person.permanent_unit_code),
-                    func.count(distinct(HealthFact.person_id)),
-                )
-                .join(Person, Person.id == HealthFact.person_id)
-                .where(
-                    HealthFact.kind == "vaccination_dose",
-                    HealthFact.occurred_at < end,
-                    HealthFact.value["full_course"].as_boolean().is_(True),
-                )
-                .group_by(func.coalesce(Person.temporary_unit_code, Person.permanent_unit_code))
-            ).all()
+    # The latest row of the day per unit: (id, override?, level, figures)
+    latest: dict[str, tuple[Any, ...]] = {}
+    for row in session.execute(
+        select(
+            ZoneLevel.unit_code,
+            ZoneLevel.id,
+            ZoneLevel.override_reason,
+            ZoneLevel.level,
+            ZoneLevel.new_cases_7d,
+            ZoneLevel.population,
+            ZoneLevel.coverage,
         )
-    )
-    case_totals = _rolled_up(session, cases)
-    vaccinated_totals = _rolled_up(session, vaccinated)
-    latest = _latest_rows(session, day, None)
-    added = 0
-    for unit in session.scalars(select(AdminUnit)).all():
-        count = case_totals.get(unit.code, 0)
-        population = unit.population or None
+        .where(ZoneLevel.day == day)
+        .order_by(ZoneLevel.created_at)
+    ):
+        latest[row[0]] = tuple(row[1:])  # later rows win
+    now, is_today = utcnow(), day == today()
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    unit_levels: list[dict[str, Any]] = []
+    for code, population, current_level in session.execute(units):
+        count = case_totals.get(code, 0)
+        population = population or None
         rate = count * 100_000 / population if population else None
         coverage = (
-            min(1.0, vaccinated_totals[unit.code] / population)
-            if population and vaccinated_totals.get(unit.code)
+            min(1.0, vaccinated_totals[code] / population)
+            if population and vaccinated_totals.get(code)
             else None
         )
         computed = level_for(rate, coverage)
-        row = latest.get(unit.code)
-        if row is not None and row.override_reason:
-            row_level = row.level
-        elif row is not None:
-            row.level = row.computed_level = computed
-            row.new_cases_7d, row.population, row.rate_per_100k = count, population, rate
-            row.coverage = coverage
-            row_level = computed
-        else:
-            session.add(
-                ZoneLevel(
-                    unit_code=unit.code,
-                    day=day,
-                    level=computed,
-                    computed_level=computed,
-                    new_cases_7d=count,
-                    population=population,
-                    rate_per_100k=rate,
-                    coverage=coverage,
-                    set_by=actor.username[:64],
-                )
+        known = latest.get(code)
+        figures = {
+            "level": computed,
+            "computed_level": computed,
+            "new_cases_7d": count,
+            "population": population,
+            "rate_per_100k": rate,
+            "coverage": coverage,
+        }
+        if known is None:
+            added.append(
+                {
+                    "id": uuid.uuid4(),
+                    "unit_code": code,
+                    "day": day,
+                    "override_reason": "",
+                    "set_by": actor.username[:64],
+                    "created_at": now,
+                    **figures,
+                }
             )
-            row_level = computed
-            added += 1
-        if day == today():
-            unit.zone_level = row_level
-    session.flush()
-    return added
+            level = computed
+        elif known[1]:  # overridden that day: the official's level stands
+            level = known[2]
+        else:
+            if (known[2], known[3], known[4], known[5]) != (computed, count, population, coverage):
+                changed.append({"row_id": known[0], **{f"new_{k}": v for k, v in figures.items()}})
+            level = computed
+        if is_today and level != current_level:
+            unit_levels.append({"unit": code, "new_level": level})
+    if added:
+        session.execute(insert(ZoneLevel), added)
+    if changed:
+        session.execute(
+            update(ZoneLevel.__table__)  # type: ignore[arg-type]
+            .where(ZoneLevel.__table__.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in figures}),
+            changed,
+        )
+    if unit_levels:
+        session.execute(
+            update(AdminUnit.__table__)  # type: ignore[arg-type]
+            .where(AdminUnit.__table__.c.code == bindparam("unit"))
+            .values(zone_level=bindparam("new_level")),
+            unit_levels,
+        )
+    for held in list(session.identity_map.values()):  # the bulk writes bypassed these
+        if isinstance(held, AdminUnit | ZoneLevel):
+            session.expire(held)
+    return len(added)
 
 
 def today() -> date:

@@ -25,9 +25,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import distinct, func, insert, or_, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from phongdich import events
@@ -568,98 +567,14 @@ def _scheduled_results(run: _Run) -> None:
     quarantine.apply_results(run.session, sorted({f.person_id for f in facts}))
 
 
-def _rolled_up(paths: dict[str, str], counts: Counter[Any]) -> Counter[str]:
-    """Counts per unit added to every unit above it (`zones`' roll-up, the paths read once)."""
-    total: Counter[str] = Counter()
-    for code, count in counts.items():
-        for ancestor in paths[code].split("/") if code in paths else ():
-            total[ancestor] += count
-    return total
-
-
-def _levels_rows(
-    session: Session, day: date, set_by: str, paths: dict[str, str]
-) -> list[dict[str, Any]]:
-    """The rows `zones.compute` writes for the day, computed the same way, for the units of
-    the demo's city."""
-    start, end = zones._day_bounds(day)
-    cases = Counter(
-        dict(
-            session.execute(
-                select(Case.unit_code, func.count())
-                .where(Case.source == "community", Case.opened_at >= start, Case.opened_at < end)
-                .group_by(Case.unit_code)
-            ).all()
-        )
-    )
-    unit = func.coalesce(Person.temporary_unit_code, Person.permanent_unit_code)
-    vaccinated = Counter(
-        dict(
-            session.execute(
-                select(unit, func.count(distinct(HealthFact.person_id)))
-                .join(Person, Person.id == HealthFact.person_id)
-                .where(
-                    HealthFact.kind == "vaccination_dose",
-                    HealthFact.occurred_at < end,
-                    HealthFact.value["full_course"].as_boolean().is_(True),
-                )
-                .group_by(unit)
-            ).all()
-        )
-    )
-    case_totals = _rolled_up(paths, cases)
-    vaccinated_totals = _rolled_up(paths, vaccinated)
-    now = utcnow()
-    rows = []
-    for code, population in session.execute(
-        select(AdminUnit.code, AdminUnit.population).where(
-            or_(AdminUnit.code == CITY, AdminUnit.path.startswith(CITY + "/"))
-        )
-    ):
-        count = case_totals.get(code, 0)
-        population = population or None
-        rate = count * 100_000 / population if population else None
-        coverage = (
-            min(1.0, vaccinated_totals[code] / population)
-            if population and vaccinated_totals.get(code)
-            else None
-        )
-        level = zones.level_for(rate, coverage)
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "unit_code": code,
-                "day": day,
-                "level": level,
-                "computed_level": level,
-                "new_cases_7d": count,
-                "population": population,
-                "rate_per_100k": rate,
-                "coverage": coverage,
-                "override_reason": "",
-                "set_by": set_by,
-                "created_at": now,
-            }
-        )
-    return rows
-
-
 def _zone_levels(run: _Run) -> None:
-    """Levels for each of the last seven days, as the daily job would have computed them, for
-    the city's units. `zones.compute` writes an ORM row for every one of the 11,000 units of
-    the tree, about a second a day; these are its rows for the city's 600, in one bulk insert
-    a day. Today's level is copied to the units, as `compute` does (and the worker's daily job
-    computes today again, for every unit)."""
+    """Levels for each of the last seven days of the city's units, as the daily job would
+    have computed them (today's is copied to the units)."""
     today = zones.today()
-    paths: dict[str, str] = dict(run.session.execute(select(AdminUnit.code, AdminUnit.path)).all())
-    rows: list[dict[str, Any]] = []
     for back in range(zones.DAYS - 1, -1, -1):
-        rows = _levels_rows(run.session, today - timedelta(days=back), run.system.username, paths)
-        if rows:
-            run.session.execute(insert(ZoneLevel), rows)
-    levels = {row["unit_code"]: row["level"] for row in rows}
-    for unit in run.session.scalars(select(AdminUnit).where(AdminUnit.code.in_(list(levels)))):
-        unit.zone_level = levels[unit.code]
+        zones.compute(
+            session=run.session, actor=run.system, day=today - timedelta(days=back), unit_code=CITY
+        )
 
 
 def _summary(run: _Run, lockdown_code: str, facilities: int, untraced: int) -> OutbreakDemo:
