@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phongdich.adminunits import service as units
-from phongdich.auth.actor import Actor, in_jurisdiction
+from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.cases import policy as policies
 from phongdich.cases import service, tracing, treatment
@@ -38,6 +38,7 @@ from phongdich.cases.pages import (
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.persons.models import Household, Person
+from phongdich.persons.service import visible_ids
 from phongdich.venues.models import Venue
 from phongdich.web.forms import FormValues
 from phongdich.web.templating import render
@@ -67,22 +68,6 @@ class ContactRow:
     order: QuarantineOrder | None
 
 
-def _visible_people(session: Session, actor: Actor, person_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """The people whose names this official may see: residents of their units."""
-    found: set[uuid.UUID] = set()
-    ids = list(person_ids)
-    for first in range(0, len(ids), 1000):
-        found.update(
-            session.scalars(
-                select(Person.id).where(
-                    Person.id.in_(ids[first : first + 1000]),
-                    in_jurisdiction(actor, Person.temporary_unit_code, Person.permanent_unit_code),
-                )
-            )
-        )
-    return found
-
-
 def _contact_rows(
     session: Session, actor: Actor, case: Case, case_person: Person
 ) -> list[ContactRow]:
@@ -102,8 +87,9 @@ def _contact_rows(
             )
         )
     }
-    person_ids = {v.person.id for v in views} | {case_person.id}
-    visible = _visible_people(session, actor, person_ids)
+    visible = {v.person.id for v in views if v.visible} | visible_ids(
+        session, actor, [case_person.id]
+    )
     names = {v.person.id: v.person.full_name for v in views}
     names[case_person.id] = case_person.full_name
     contact_ids = [v.contact.id for v in views]

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from phongdich.auth import audit
@@ -21,6 +21,7 @@ from phongdich.cases.exposures import Found
 from phongdich.cases.models import Case, Cluster, Contact, Exposure
 from phongdich.errors import NotFound
 from phongdich.persons.models import Household, Person
+from phongdich.persons.service import visible_ids
 from phongdich.text import new_code
 from phongdich.venues.models import Venue
 
@@ -120,17 +121,10 @@ def graph(*, session: Session, actor: Actor, code: str) -> dict[str, Any]:
         session.scalars(select(Exposure).where(Exposure.contact_id.in_(list(by_contact))))
     )
     person_ids = {c.person_id for c in cases} | {c.person_id for c in contacts}
-    visible_ids = set(
-        session.scalars(
-            select(Person.id).where(
-                Person.id.in_(list(person_ids)),
-                or_(in_jurisdiction(actor, Person.temporary_unit_code, Person.permanent_unit_code)),
-            )
-        )
-    )
+    visible = visible_ids(session, actor, person_ids)
     names = dict(
         session.execute(
-            select(Person.id, Person.full_name).where(Person.id.in_(list(visible_ids)))
+            select(Person.id, Person.full_name).where(Person.id.in_(list(visible)))
         ).all()
     )
     venues = {

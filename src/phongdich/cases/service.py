@@ -24,6 +24,7 @@ from phongdich.credentials.status import NewFact, current_person, record_facts
 from phongdich.db import utcnow
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.persons.models import Person
+from phongdich.persons.service import visible_ids
 from phongdich.text import new_code
 
 OPENED_TOPIC = "case.opened"
@@ -431,17 +432,7 @@ def contacts_of(*, session: Session, actor: Actor, case: Case) -> list[ContactVi
             .order_by(Exposure.start)
         ):
             found.setdefault(exposure.contact_id, []).append(exposure)
-    people = [p.id for _, p in rows]
-    visible: set[uuid.UUID] = set()
-    for first in range(0, len(people), 1000):
-        visible.update(
-            session.scalars(
-                select(Person.id).where(
-                    Person.id.in_(people[first : first + 1000]),
-                    in_jurisdiction(actor, Person.temporary_unit_code, Person.permanent_unit_code),
-                )
-            )
-        )
+    visible = visible_ids(session, actor, [p.id for _, p in rows])
     audit.record_many(
         session,
         actor,

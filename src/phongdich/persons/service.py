@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -189,6 +189,23 @@ def visible(session: Session, actor: Actor, person: Person, units: UnitPaths | N
         for code in (person.permanent_unit_code, person.temporary_unit_code)
         if code
     )
+
+
+def visible_ids(session: Session, actor: Actor, person_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these people live in the actor's units: whom an official may name in lists
+    (tracing's contacts, a cluster's graph) that also hold people from elsewhere."""
+    ids = list(set(person_ids))
+    found: set[uuid.UUID] = set()
+    for first in range(0, len(ids), 1000):
+        found.update(
+            session.scalars(
+                select(Person.id).where(
+                    Person.id.in_(ids[first : first + 1000]),
+                    in_jurisdiction(actor, Person.temporary_unit_code, Person.permanent_unit_code),
+                )
+            )
+        )
+    return found
 
 
 def register_person(
