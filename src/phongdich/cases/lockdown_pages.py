@@ -196,6 +196,15 @@ def lockdown_declare(
             line_errors=[line] if line else [],
             status_code=exc.status_code,
         )
+    except Conflict as exc:  # the same areas already closed: say which lockdown holds them
+        return _lockdowns_page(
+            request,
+            session,
+            actor,
+            values=values,
+            errors={"form": exc.message},
+            status_code=exc.status_code,
+        )
     return redirect(f"/lockdowns/{lockdown.code}?notice=saved")
 
 

@@ -108,6 +108,7 @@ def declare(
             raise NotFound("case", case_code)
         case_id = case.id
     made = _areas(session, actor, unit, areas)
+    _refuse_same_areas(session, unit.code, made, starts)
     lockdown = Lockdown(
         code=f"PT-{new_code(6)}",
         unit_code=unit.code,
@@ -134,6 +135,23 @@ def declare(
     session.flush()
     audit.record(session, actor, "create", "lockdown", lockdown.id, unit_code=unit.code)
     return lockdown
+
+
+def _refuse_same_areas(
+    session: Session, unit_code: str, made: Sequence[LockdownArea], starts: datetime
+) -> None:
+    """The same areas declared again while a lockdown of the unit holds them (a form sent
+    twice, two officials at once) would count every point twice: refused, naming it."""
+    wanted = {(a.kind, a.unit_code, a.text_folded) for a in made}
+    for lockdown in session.scalars(
+        select(Lockdown).where(
+            Lockdown.unit_code == unit_code,
+            or_(Lockdown.ends_at.is_(None), Lockdown.ends_at > starts),
+        )
+    ):
+        held = {(a.kind, a.unit_code, a.text_folded) for a in active_areas(session, lockdown)}
+        if held == wanted:
+            raise Conflict(f"these areas are already under lockdown {lockdown.code}")
 
 
 def get_lockdown(*, session: Session, actor: Actor, code: str) -> Lockdown:

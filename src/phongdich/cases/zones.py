@@ -217,6 +217,8 @@ def override(
     if day > today():
         raise Invalid("day", "today or earlier")
     computed = _latest_rows(session, day, [unit.code]).get(unit.code)
+    if computed is not None and (computed.level, computed.override_reason) == (level, reason[:300]):
+        return computed  # the same decision sent twice (a retried form): recorded once
     row = ZoneLevel(
         unit_code=unit.code,
         day=day,

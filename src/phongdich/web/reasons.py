@@ -180,6 +180,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"the case is closed \((?P<outcome>\w+)\)"),
         N_("the case is closed (%(outcome)s)"),
     ),
+    (
+        re.compile(r"these areas are already under lockdown (?P<code>\S+)"),
+        N_("these areas are already under lockdown %(code)s"),
+    ),
 )
 
 
