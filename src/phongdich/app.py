@@ -140,6 +140,13 @@ def create_app(
     from phongdich.cases import zone_pages as case_zone_pages
     from phongdich.checkins import pages as checkin_pages
     from phongdich.checkins import routes as checkin_routes
+    from phongdich.checkpoints import pages as checkpoint_pages
+    from phongdich.checkpoints import report_pages as checkpoint_report_pages
+    from phongdich.checkpoints import report_routes as checkpoint_report_routes
+    from phongdich.checkpoints import routes as checkpoint_routes
+    from phongdich.checkpoints import rule_pages as checkpoint_rule_pages
+    from phongdich.checkpoints import station_routes as checkpoint_station_routes
+    from phongdich.checkpoints import transfer_pages as checkpoint_transfer_pages
     from phongdich.credentials import pages as credential_pages
     from phongdich.credentials import routes as credential_routes
     from phongdich.credentials import status_routes as health_status_routes
@@ -169,6 +176,9 @@ def create_app(
         checkin_routes,
         testing_routes,
         case_routes,
+        checkpoint_station_routes,
+        checkpoint_routes,
+        checkpoint_report_routes,
         web_pages,
         auth_pages,
         adminunit_pages,
@@ -186,6 +196,10 @@ def create_app(
         case_area_pages,
         case_lockdown_pages,
         case_zone_pages,
+        checkpoint_pages,
+        checkpoint_rule_pages,
+        checkpoint_transfer_pages,
+        checkpoint_report_pages,
     ):
         app.include_router(module.router)
     app.include_router(case_routes.cluster_router)

@@ -415,6 +415,12 @@ from phongdich.cases.commands import cases_app  # noqa: E402
 from phongdich.cases.commands import trace as trace_command  # noqa: E402
 
 app.add_typer(cases_app, name="cases")
+
+from phongdich.checkpoints.commands import checkpoints_app  # noqa: E402
+from phongdich.station.command import station as station_command  # noqa: E402
+
+app.add_typer(checkpoints_app, name="checkpoints")
+app.command(name="station")(station_command)
 app.command("trace")(trace_command)
 
 

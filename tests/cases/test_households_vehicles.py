@@ -15,7 +15,8 @@ from phongdich.auth.roles import Role
 from phongdich.cases import service
 from phongdich.cases.models import Exposure, QuarantineOrder
 from phongdich.checkpoints.models import Checkpoint
-from phongdich.checkpoints.passages import NewPassage, create_checkpoint, record_passages
+from phongdich.checkpoints.passages import NewPassage, record_passages
+from phongdich.checkpoints.registry import register_checkpoint
 from phongdich.errors import Conflict, Invalid
 from phongdich.persons.models import Person
 from tests.cases.helpers import (
@@ -41,7 +42,7 @@ def officer(session: Session) -> Actor:
 
 @pytest.fixture
 def checkpoint(session: Session, officer: Actor) -> Checkpoint:
-    return create_checkpoint(
+    return register_checkpoint(
         session=session, actor=officer, code="CK-PHAP-VAN", name="Chốt Pháp Vân", unit_code=BA_DINH
     )
 

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     TESTING_LAB = "testing.lab"  # receive shipments, enter and correct results
     TESTING_READ = "testing.read"  # people's results and the unit's positives: health data
     CHECKPOINTS_RECORD = "checkpoints.record"  # log passages through a checkpoint
+    # Checkpoints, their stations and officers, entry rules, transfer manifests and decisions.
+    CHECKPOINTS_MANAGE = "checkpoints.manage"
     CASES_MANAGE = "cases.manage"  # open cases, add contacts, quarantine, lockdowns, zone levels
     CASES_READ = "cases.read"  # cases, contacts and their exposures: health data
 
@@ -54,6 +56,7 @@ _OFFICER = frozenset(
         Permission.TESTING_SAMPLE,
         Permission.TESTING_READ,
         Permission.CHECKPOINTS_RECORD,
+        Permission.CHECKPOINTS_MANAGE,
         Permission.CASES_MANAGE,
         Permission.CASES_READ,
     }

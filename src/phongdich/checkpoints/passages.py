@@ -1,4 +1,4 @@
-"""Checkpoints and passages: what tracing needs of them (who travelled in one vehicle)."""
+"""Passages: storing a station's batch, and who travelled in one vehicle (for tracing)."""
 
 from __future__ import annotations
 
@@ -10,36 +10,15 @@ from datetime import UTC, datetime
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from phongdich.adminunits.models import AdminUnit
 from phongdich.auth import audit
-from phongdich.auth.actor import Actor, covers
+from phongdich.auth.actor import Actor
 from phongdich.auth.roles import Permission
 from phongdich.checkpoints.models import Checkpoint, Passage
-from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.text import clean_name, parse_code
+from phongdich.errors import Invalid, NotFound
+from phongdich.text import parse_code
 
 DIRECTIONS = ("in", "out")
 PASSAGES: Table = Passage.__table__  # type: ignore[assignment]  # for bulk inserts
-
-
-def create_checkpoint(
-    *, session: Session, actor: Actor, code: str, name: str, unit_code: str, road: str = ""
-) -> Checkpoint:
-    actor.require(Permission.PERSONS_WRITE)
-    code = parse_code(code)
-    unit = session.get(AdminUnit, unit_code)
-    if unit is None or not covers(actor, unit.path):
-        raise NotFound("admin unit", unit_code)
-    if session.scalar(select(Checkpoint.id).where(Checkpoint.code == code)) is not None:
-        raise Conflict(f"checkpoint {code} already exists")
-    name = clean_name(name)
-    if not name:
-        raise Invalid("name", "required")
-    checkpoint = Checkpoint(code=code, name=name[:200], unit_code=unit.code, road=road[:200])
-    session.add(checkpoint)
-    session.flush()
-    audit.record(session, actor, "create", "checkpoint", checkpoint.id, unit_code=unit.code)
-    return checkpoint
 
 
 def get_checkpoint(session: Session, code: str) -> Checkpoint:
@@ -160,7 +139,7 @@ def companions(
         for person_id, group_id in session.execute(
             select(Passage.person_id, Passage.group_id).where(Passage.group_id.in_(groups))
         ):
-            if group_id is not None:
+            if group_id is not None and person_id is not None:
                 riders.setdefault(group_id, []).append(person_id)
         codes = dict(
             session.execute(

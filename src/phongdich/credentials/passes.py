@@ -13,7 +13,7 @@ import hmac
 import io
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,9 @@ ISSUER = "VN"
 # Payload map keys.
 K_VERSION, K_PASS_ID, K_SUBJECT, K_INITIALS, K_BIRTH_YEAR = 1, 2, 3, 4, 5
 K_COLOUR, K_REASONS, K_ISSUED, K_EXPIRES, K_ISSUER = 6, 7, 8, 9, 10
+# Optional (absent from older passes): the home unit's code and the evidence a checkpoint's
+# entry rules read offline, a map of `status.EVIDENCE` names to epoch seconds.
+K_UNIT, K_EVIDENCE = 11, 12
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,15 @@ class PassClaims:
     issued_at: datetime
     expires_at: datetime
     issuer: str
+    unit: str | None = None
+    evidence: Mapping[str, datetime] = field(default_factory=dict)
 
     def to_cbor(self) -> bytes:
+        optional: dict[int, object] = {}
+        if self.unit:
+            optional[K_UNIT] = self.unit
+        if self.evidence:
+            optional[K_EVIDENCE] = {k: int(v.timestamp()) for k, v in self.evidence.items()}
         return cbor2.dumps(
             {
                 K_VERSION: FORMAT_VERSION,
@@ -71,6 +81,7 @@ class PassClaims:
                 K_ISSUED: int(self.issued_at.timestamp()),
                 K_EXPIRES: int(self.expires_at.timestamp()),
                 K_ISSUER: self.issuer,
+                **optional,
             }
         )
 
@@ -85,6 +96,8 @@ class PassClaims:
             "issued_at": self.issued_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
             "issuer": self.issuer,
+            "unit": self.unit,
+            "evidence": {k: v.isoformat() for k, v in self.evidence.items()},
         }
 
 
@@ -120,7 +133,15 @@ def claims_from_cbor(data: bytes) -> PassClaims:
     reasons = item.get(K_REASONS)
     if not isinstance(reasons, list | tuple) or not all(isinstance(r, str) for r in reasons):
         raise cose.CoseError("reasons is not a list of text")
+    unit = item.get(K_UNIT)
+    if unit is not None and not isinstance(unit, str):
+        raise cose.CoseError("unit is not text")
+    evidence = item.get(K_EVIDENCE, {})
+    if not isinstance(evidence, Mapping) or not all(isinstance(k, str) for k in evidence):
+        raise cose.CoseError("evidence is not a map of names")
     return PassClaims(
+        unit=unit,
+        evidence={str(k): _timestamp(v, f"evidence {k}") for k, v in evidence.items()},
         pass_id=uuid.UUID(bytes=pass_id),
         subject=subject,
         initials=initials,
@@ -190,6 +211,8 @@ def issue_pass(
         issued_at=now,
         expires_at=now + lifetime,
         issuer=ISSUER,
+        unit=person.unit_code,
+        evidence=dict(status.evidence),
     )
     text = encode(claims, keys)
     session.add(

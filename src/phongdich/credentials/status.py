@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,9 @@ class Status:
     reasons: tuple[str, ...]
     rules_version: int
     evaluated_at: datetime
+    # The latest of each fact a checkpoint's entry rules ask about (EVIDENCE keys -> time):
+    # carried in the pass, so a station offline can apply "vaccinated ≥ 14 days" itself.
+    evidence: Mapping[str, datetime] = field(default_factory=dict)
 
 
 class HealthFact(Base):
@@ -453,7 +456,34 @@ def status_for(*, session: Session, person_id: uuid.UUID, at: datetime) -> Statu
         reasons=(str(rule["reason"]),),
         rules_version=rule_set.version,
         evaluated_at=at,
+        evidence=evidence_of(facts, at),
     )
+
+
+# What a pass carries for entry rules: the latest full vaccination, negative PCR, negative
+# rapid test and recovery, as of the pass's issue.
+EVIDENCE = ("vaccinated", "pcr_negative", "rapid_negative", "recovered")
+
+
+def evidence_of(facts: Sequence[colour_rules.Fact], at: datetime) -> dict[str, datetime]:
+    found: dict[str, datetime] = {}
+
+    def keep(name: str, when: datetime) -> None:
+        if when <= at and (name not in found or when > found[name]):
+            found[name] = when
+
+    for fact in facts:
+        value = fact.value
+        if fact.kind == "vaccination_dose" and value.get("full_course") is True:
+            keep("vaccinated", fact.occurred_at)
+        elif fact.kind == "test_result" and value.get("result") == "negative":
+            keep(
+                "pcr_negative" if value.get("method") == "pcr" else "rapid_negative",
+                fact.occurred_at,
+            )
+        elif fact.kind == "case_recovered":
+            keep("recovered", fact.occurred_at)
+    return found
 
 
 def person_status(*, session: Session, actor: Actor, person_id: uuid.UUID) -> Status:

@@ -1,0 +1,175 @@
+"""A station against the app: verdicts offline from its bundle, passages synced once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from phongdich.checkpoints.models import CheckpointNotice, Passage
+from phongdich.credentials.status import HealthFact
+from phongdich.station.runtime import Station
+from tests.checkpoints.helpers import Gate, gate, officer, pass_text, station, transport
+from tests.factories import HCM, TAN_DINH, make_person
+
+__all__ = ["gate", "officer", "station"]
+
+
+def stored(session: Session, gate: Gate) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Passage)
+            .where(Passage.checkpoint_id == gate.checkpoint.id)
+        )
+        or 0
+    )
+
+
+def test_a_valid_pass_passes_and_is_synced_once(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    person = make_person(session)
+    shown = station.scan(pass_text(session, person, gate.keys))
+    assert shown is not None
+    assert (shown.verdict, shown.reason) == ("pass", "Resident of the destination unit"), shown
+    result = station.sync_once()
+    assert (result.sent, result.stored, result.already) == (1, 1, 0)
+    row = session.scalar(select(Passage).where(Passage.checkpoint_id == gate.checkpoint.id))
+    assert row is not None
+    assert row.person_id == person.id
+    assert row.credential == "pass"
+    assert row.officer == "officer1"
+
+
+def test_the_same_code_twice_within_seconds_is_one_passage(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    text = pass_text(session, make_person(session), gate.keys)
+    assert station.scan(text) is not None
+    assert station.scan(text) is None
+    assert station.scan("  " + text + "\n") is None
+    assert station.queue.counts().queued == 1
+
+
+def test_a_resent_batch_is_not_stored_twice(session: Session, gate: Gate, station: Station) -> None:
+    """The server stored a batch but the station died before marking it sent."""
+    for _ in range(3):
+        station.scan(pass_text(session, make_person(session), gate.keys))
+    batch = station.queue.pending(10)
+    first = transport(station).send_passages(batch)  # the server stores it ...
+    assert first["stored"] == 3
+    # ... and the station, restarted, still holds it as unsent.
+    result = station.sync_once()
+    assert (result.sent, result.stored, result.already) == (3, 0, 3)
+    assert stored(session, gate) == 3
+    assert station.queue.counts().queued == 0
+
+
+def test_offline_the_station_keeps_scanning_and_syncs_later(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    transport(station).down = True
+    texts = [pass_text(session, make_person(session), gate.keys) for _ in range(5)]
+    assert not station.refresh()
+    verdicts = [station.scan(text) for text in texts]
+    assert all(v is not None and v.verdict == "pass" for v in verdicts)
+    assert station.sync_once().offline
+    assert stored(session, gate) == 0
+    transport(station).down = False
+    assert station.sync_once().stored == 5
+    assert stored(session, gate) == 5
+
+
+def test_a_red_case_is_turned_back(session: Session, gate: Gate, station: Station) -> None:
+    text = pass_text(
+        session,
+        make_person(session),
+        gate.keys,
+        colour="red",
+        reasons=("Confirmed case, not yet recovered",),
+        evidence={},
+    )
+    shown = station.scan(text)
+    assert shown is not None
+    assert (shown.verdict, shown.reason) == ("turn_back", "Confirmed case or contact in quarantine")
+
+
+def test_a_forged_pass_is_turned_back(session: Session, gate: Gate, station: Station) -> None:
+    text = pass_text(session, make_person(session), gate.keys)
+    forged = text[:-6] + ("A" if text[-6] != "A" else "B") + text[-5:]
+    shown = station.scan(forged)
+    assert shown is not None
+    assert shown.verdict == "turn_back"
+
+
+def test_an_expired_pass_from_a_red_zone_needs_a_rapid_test(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    person = make_person(session, permanent_unit_code=TAN_DINH)
+    old = datetime.now(UTC) - timedelta(days=5)
+    text = pass_text(session, person, gate.keys, now=old, evidence={})
+    station.start_vehicle(plate="51A-12345", origin_unit_code=HCM)
+    offline = station.require_offline()
+    offline.units[HCM] = offline.units[HCM].__class__(HCM, "HCM", None, 1, 4)
+    shown = station.scan(text)
+    assert shown is not None
+    assert shown.verdict == "conditional"
+    assert shown.condition == "Rapid test at the lane"
+
+
+def test_a_rapid_test_after_the_crossing_reaches_the_driver_and_the_units(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    person = make_person(session, permanent_unit_code=TAN_DINH)
+    station.set_lane(lane="driver")
+    station.start_vehicle(plate="51C-99999", vehicle_type="truck", origin_unit_code=TAN_DINH)
+    shown = station.scan(pass_text(session, person, gate.keys, evidence={}))
+    assert shown is not None
+    assert shown.passage_id is not None
+    station.sync_once()
+    station.rapid_test(shown.passage_id, "positive")
+    result = station.sync_once()
+    assert result.rapid_tests == 1
+    units = set(
+        session.scalars(
+            select(CheckpointNotice.unit_code).where(CheckpointNotice.kind == "rapid_positive")
+        )
+    )
+    assert units == {gate.checkpoint.unit_code, TAN_DINH}
+    fact = session.scalar(
+        select(HealthFact).where(
+            HealthFact.person_id == person.id, HealthFact.kind == "test_result"
+        )
+    )
+    assert fact is not None
+    assert fact.value == {"method": "rapid_antigen", "result": "positive"}
+    # Sent again (a retry), nothing doubles.
+    station.queue.add_rapid_test(shown.passage_id, "positive", datetime.now(UTC).isoformat())
+    station.sync_once()
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(CheckpointNotice)
+            .where(CheckpointNotice.kind == "rapid_positive")
+        )
+        == 2
+    )
+
+
+def test_a_passage_the_server_refuses_waits_and_the_rest_go_on(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    station.scan(pass_text(session, make_person(session), gate.keys))
+    station.queue.add(
+        {
+            "id": "00000000-0000-4000-8000-000000000001",
+            "at": datetime.now(UTC).isoformat(),
+            "origin_unit_code": "NOPE",
+        }
+    )
+    result = station.sync_once()
+    assert result.rejected == 1
+    assert result.stored == 1
+    assert station.queue.counts().rejected == 1
