@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from phongdich.checkpoints import codes, entry_rules
 from phongdich.checkpoints.entry_rules import EntryVerdict, Traveller
@@ -24,6 +25,8 @@ from phongdich.persons.documents import parse_cccd_qr
 from phongdich.station.offline import Manifest, Offline
 from phongdich.web.reasons import N_
 
+# Invitations are valid for local dates (the gate's), whatever the station's clock zone.
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PERSON_KINDS = ("pass", "cccd", "eu-dcc", "document")
 # A bus from another province this full, with no accepted manifest, is flagged.
 GROUP_WITHOUT_MANIFEST = 10
@@ -187,7 +190,7 @@ def read(text: str, offline: Offline, at: datetime) -> Reading:
             return Reading("transfer", state="valid", transfer=transfer)
         if text.startswith(codes.INVITATION_PREFIX):
             invitation = codes.read_invitation(text, offline.store)
-            today = at.astimezone(UTC).date()
+            today = at.astimezone(LOCAL).date()
             state = (
                 "valid" if invitation.valid_from <= today <= invitation.valid_until else "expired"
             )
