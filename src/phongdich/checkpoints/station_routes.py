@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from phongdich.auth import audit
 from phongdich.checkpoints import sync
 from phongdich.checkpoints.registry import StationContext, station_for_token
 from phongdich.credentials.routes import request_keys
@@ -174,6 +175,15 @@ def lookup(body: LookupInput, session: SessionDep, station: StationDep) -> Looku
     from phongdich.credentials.status import status_for
 
     status = status_for(session=session, person_id=scanned.person.id, at=now)
+    audit.record(
+        session,
+        station.actor,
+        "read",
+        "health_status",
+        scanned.person.id,
+        unit_code=scanned.person.unit_code,
+        detail=f"looked up at checkpoint {station.checkpoint.code}",
+    )
     return LookupPublic(
         colour=status.colour,
         reasons=list(status.reasons),
