@@ -173,3 +173,35 @@ def test_a_passage_the_server_refuses_waits_and_the_rest_go_on(
     assert result.rejected == 1
     assert result.stored == 1
     assert station.queue.counts().rejected == 1
+
+
+def card_text(number: str, name: str = "Nguyễn Văn An") -> str:
+    return f"{number}||{name}|02041985|Nam|Số 1 phố Hòe Nhai, Phúc Xá, Ba Đình, Hà Nội|01012021"
+
+
+def test_a_cccd_card_is_looked_up_online_and_synced_without_its_number(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    person = make_person(session)
+    number = person.documents[0].number
+    shown = station.scan(card_text(number))
+    assert shown is not None
+    assert shown.credential == "cccd"
+    assert shown.reason == "Resident of the destination unit"  # the server knew their unit
+    assert "POST /api/station/lookup" in transport(station).calls
+    station.sync_once()
+    row = session.scalar(select(Passage).where(Passage.checkpoint_id == gate.checkpoint.id))
+    assert row is not None
+    assert row.person_id == person.id
+    assert row.traveller == "NVA 1985"
+    sent = station.queue.recent(1)[0]
+    assert "card" not in sent  # the station keeps no ID numbers once sent
+
+
+def test_offline_a_card_alone_is_unverified(session: Session, gate: Gate, station: Station) -> None:
+    person = make_person(session)
+    transport(station).down = True
+    shown = station.scan(card_text(person.documents[0].number))
+    assert shown is not None
+    assert shown.verdict == "pass"
+    assert shown.reason == "From a zone of level 1–2"
