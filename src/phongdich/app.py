@@ -147,6 +147,7 @@ def create_app(
     from phongdich.checkpoints import rule_pages as checkpoint_rule_pages
     from phongdich.checkpoints import station_routes as checkpoint_station_routes
     from phongdich.checkpoints import transfer_pages as checkpoint_transfer_pages
+    from phongdich.checkpoints import transfer_routes as checkpoint_transfer_routes
     from phongdich.credentials import pages as credential_pages
     from phongdich.credentials import routes as credential_routes
     from phongdich.credentials import status_routes as health_status_routes
@@ -179,6 +180,7 @@ def create_app(
         checkpoint_station_routes,
         checkpoint_routes,
         checkpoint_report_routes,
+        checkpoint_transfer_routes,
         web_pages,
         auth_pages,
         adminunit_pages,
