@@ -198,10 +198,10 @@ def create_app(
         case_area_pages,
         case_lockdown_pages,
         case_zone_pages,
+        checkpoint_report_pages,
         checkpoint_pages,
         checkpoint_rule_pages,
         checkpoint_transfer_pages,
-        checkpoint_report_pages,
     ):
         app.include_router(module.router)
     app.include_router(case_routes.cluster_router)

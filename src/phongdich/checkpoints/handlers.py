@@ -1,0 +1,47 @@
+"""Reactions to checkpoint events: passages or rapid tests arrived, so the days they fall in
+are aggregated again. Recomputing is an upsert of the whole day, so a repeated delivery (or a
+late passage arriving after the worker's evening run) leaves one report with the right figures.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from phongdich import events
+from phongdich.checkpoints import reports
+from phongdich.checkpoints.models import DailyReport
+from phongdich.checkpoints.sync import RECEIVED
+
+# A report computed this long after the event was written already holds the event's passages
+# (they were committed with it, and a station's batch commits within seconds). A station back
+# from a day offline sends a hundred batches: the first delivery computes the day, the others
+# find it fresh and skip, instead of reading the growing day a hundred times.
+SETTLED = timedelta(minutes=2)
+
+
+@events.on(RECEIVED, name="checkpoints.daily_reports")
+def recompute_reports(session: Session, event: events.Event) -> None:
+    """The event names UTC dates; each overlaps two local days, and both are recomputed."""
+    payload = event.payload
+    try:
+        checkpoint_id = uuid.UUID(str(payload["checkpoint_id"]))
+        dates = [date.fromisoformat(str(day)) for day in payload.get("days") or ()]
+    except (KeyError, ValueError):
+        return  # a malformed event cannot become valid by retrying
+    days = reports.local_days_of_utc_dates(dates)
+    if not days:
+        return
+    fresh = set(
+        session.scalars(
+            select(DailyReport.day).where(
+                DailyReport.checkpoint_id == checkpoint_id,
+                DailyReport.day.in_(days),
+                DailyReport.computed_at >= event.created_at + SETTLED,
+            )
+        )
+    )
+    reports.recompute(session, checkpoint_id, [day for day in days if day not in fresh])
