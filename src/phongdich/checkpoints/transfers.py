@@ -27,7 +27,7 @@ from phongdich.db import utcnow
 from phongdich.errors import Conflict, Invalid, NotFound
 from phongdich.persons.documents import parse_document
 from phongdich.persons.models import Person
-from phongdich.persons.service import document_owner, visible
+from phongdich.persons.service import UnitPaths, document_owner, visible
 from phongdich.text import clean_name, new_code
 
 STATUSES = ("pending", "accepted", "refused", "cancelled")
@@ -82,10 +82,11 @@ def file_transfer(
     if len(document_numbers) > MAX_PEOPLE:
         raise Invalid("document_numbers", f"at most {MAX_PEOPLE} people")
     people: dict[uuid.UUID, Person] = {}
+    paths = UnitPaths(session)  # one lookup per unit, not per person, for a full bus
     for index, number in enumerate(document_numbers):
         document = parse_document(number, field=f"document_numbers.{index}")
         person = document_owner(session, document)
-        if person is None or not visible(session, actor, person):
+        if person is None or not visible(session, actor, person, paths):
             raise Invalid(f"document_numbers.{index}", "not registered in your jurisdiction")
         people[person.id] = person
     transfer = Transfer(
@@ -148,11 +149,13 @@ def decide(*, session: Session, actor: Actor, code: str, accept: bool, note: str
     transfer.decided_at = utcnow()
     transfer.decision_note = note[:300]
     session.flush()
-    audit.record(session, actor, wanted[:-2], "transfer", transfer.id, unit_code=receiver.code)
+    action = "accept" if accept else "refuse"
+    audit.record(session, actor, action, "transfer", transfer.id, unit_code=receiver.code)
     return transfer
 
 
 def cancel(*, session: Session, actor: Actor, code: str) -> Transfer:
+    """The sending unit withdraws its manifest (pending or accepted); sent twice, one change."""
     actor.require(Permission.CHECKPOINTS_MANAGE)
     transfer = get_transfer(session, actor, code)
     sender = session.get(AdminUnit, transfer.from_unit_code)

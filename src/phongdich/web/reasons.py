@@ -54,6 +54,13 @@ FIXED = (
     N_("not a record id"),
     N_("login required"),
     N_("your role may not do this"),
+    # Checkpoint registry, entry rules and invitations (checkpoints.pages, rule_pages).
+    N_("on or after valid_from"),
+    N_("today or later"),
+    N_("at most 31 days after valid_from"),
+    N_("at least one lane"),
+    N_("a lane name: letters, digits and _, at most 16"),
+    N_("this user's role may not record passages"),
 )
 
 # Reasons with a value in them: the English pattern, and the message with the same names.
@@ -183,6 +190,25 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"these areas are already under lockdown (?P<code>\S+)"),
         N_("these areas are already under lockdown %(code)s"),
+    ),
+    # Transfers between provinces (checkpoints.transfers): a decision already taken.
+    (
+        re.compile(r"transfer (?P<code>\S+) is already (?P<status>\w+)"),
+        N_("transfer %(code)s is already %(status)s"),
+    ),
+    (re.compile(r"transfer (?P<code>\S+) was refused"), N_("transfer %(code)s was refused")),
+    # Checkpoint registry and entry rules (checkpoints.pages, checkpoints.rule_pages).
+    (
+        re.compile(r"checkpoint (?P<code>\S+) already exists"),
+        N_("checkpoint %(code)s already exists"),
+    ),
+    (
+        re.compile(r"no user (?P<name>\S+) in your units"),
+        N_("no user %(name)s in your units"),
+    ),
+    (
+        re.compile(r"not valid JSON \(line (?P<line>\d+), column (?P<column>\d+)\)"),
+        N_("not valid JSON (line %(line)s, column %(column)s)"),
     ),
 )
 
