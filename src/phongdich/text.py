@@ -68,3 +68,9 @@ def parse_code(value: str | None, field: str = "code") -> str:
     if not _CODE_RE.match(code):
         raise Invalid(field, CODE_RULE)
     return code
+
+
+def plate(value: str | None) -> str:
+    """A vehicle plate as stored and compared: upper case, no spaces, at most 16 characters
+    ("29a-123.45" and "29A-123.45 " are one plate)."""
+    return "".join((value or "").split()).upper()[:16]

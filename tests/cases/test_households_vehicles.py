@@ -15,7 +15,6 @@ from phongdich.auth.roles import Role
 from phongdich.cases import service
 from phongdich.cases.models import Exposure, QuarantineOrder
 from phongdich.checkpoints.models import Checkpoint
-from phongdich.checkpoints.passages import NewPassage, record_passages
 from phongdich.checkpoints.registry import register_checkpoint
 from phongdich.errors import Conflict, Invalid
 from phongdich.persons.models import Person
@@ -30,6 +29,7 @@ from tests.cases.helpers import (
     stay,
     trace,
 )
+from tests.checkpoints.passages import NewPassage, record_passages
 from tests.factories import BA_DINH, TRUC_BACH, make_person, make_user
 
 WINDOW = (hm(-48), NOW)

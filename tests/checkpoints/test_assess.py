@@ -213,3 +213,58 @@ def test_codes_signed_with_another_key_are_forged(keys: KeyRing, tmp_path: Path)
     assert (reading.kind, reading.state) == ("transfer", "forged")
     assert assess.read("garbage", offline, NOW).kind == "unknown"
     assert assess.read("PD1:" + "%" * 50, offline, NOW).state == "forged"
+
+
+def test_a_forged_pass_names_nobody(keys: KeyRing, tmp_path: Path) -> None:
+    """A copied pass id re-signed with another key must not put the crossing on its holder."""
+    offline = Offline.from_bundle(bundle(keys))
+    forged = a_pass(KeyRing(tmp_path / "forger"), unit=PHUC_XA)
+    reading = assess.read(forged, offline, NOW)
+    assert reading.state == "forged"
+    assert (reading.pass_id, reading.subject, reading.unit) == (None, "", None)
+    decision = assess.decide(reading, assess.Context(), offline, NOW)
+    assert decision.verdict.verdict == "turn_back"
+    assert not decision.traveller.resident_of_destination
+
+
+def test_someone_not_on_the_manifest_shown_is_not_covered_by_it(keys: KeyRing) -> None:
+    transfer_id = uuid.uuid4()
+    on_it, stowaway = b"m" * 16, b"x" * 16
+    offline = Offline.from_bundle(
+        bundle(
+            keys,
+            transfers=[
+                {
+                    "id": str(transfer_id),
+                    "code": "TR-1",
+                    "status": "accepted",
+                    "from_unit": TAN_DINH,
+                    "to_unit": PHUC_XA,
+                    "travel_date": TODAY.isoformat(),
+                    "vehicle_plate": "51B-00001",
+                    "subjects": [on_it.hex()],
+                }
+            ],
+        )
+    )
+    shown = codes.TransferCode(transfer_id, "TR-1", TAN_DINH, PHUC_XA, TODAY, "51B-00001", 1)
+    context = assess.Context(transfer=shown, transfer_group=True, origin_unit_code=TAN_DINH)
+    member = verdict_of(a_pass(keys, colour="red", subject=on_it), offline, context)
+    assert member.verdict.reason == "Transfer accepted by the receiving unit"
+    assert member.transfer_id == transfer_id
+    other = verdict_of(a_pass(keys, colour="red", subject=stowaway), offline, context)
+    assert other.verdict.reason != "Transfer accepted by the receiving unit"
+    assert other.flagged == assess.NO_MANIFEST
+    assert other.transfer_id is None
+
+
+def test_an_unknown_origin_is_not_taken_for_a_safe_one(keys: KeyRing) -> None:
+    offline = Offline.from_bundle(bundle(keys))
+    unknown = verdict_of(a_pass(keys, unit=None, colour="red", evidence={}), offline)
+    assert (unknown.verdict.verdict, unknown.verdict.reason) == ("conditional", "Origin unknown")
+    known = verdict_of(
+        a_pass(keys, unit=None, colour="red", evidence={}),
+        offline,
+        assess.Context(origin_unit_code=PHUC_XA),
+    )
+    assert known.verdict.reason == "From a zone of level 1–2"

@@ -64,7 +64,10 @@ def test_the_default_rules_are_valid() -> None:
         ),
         (with_rule(5, **{"if": {"any": []}}), "rules.5.if.any"),
         (with_rule(5, **{"if": {}}), "rules.5.if"),
-        (with_rule(13, **{"if": {"lane": "driver"}}), "rules.13"),
+        (
+            with_rule(len(entry_rules.DEFAULT_RULES) - 1, **{"if": {"lane": "driver"}}),
+            f"rules.{len(entry_rules.DEFAULT_RULES) - 1}",
+        ),
     ],
 )
 def test_a_bad_rule_is_refused_naming_the_field(rules: object, field: str) -> None:

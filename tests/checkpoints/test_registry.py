@@ -169,13 +169,21 @@ def test_a_station_of_another_checkpoint_is_not_revoked_through_this_one(
     assert foreign.station.revoked_at is None
 
 
-def test_a_closed_checkpoints_stations_are_refused(
+def test_a_closed_checkpoints_stations_still_sync_until_their_token_is_revoked(
     client: TestClient, session: Session, gate: Gate
 ) -> None:
+    """What a station recorded before the checkpoint closed must still reach the server."""
     registry.update_checkpoint(
         session=session, actor=gate.officer, code=gate.checkpoint.code, active=False
     )
-    response = client.get("/api/station/bundle", headers={"Authorization": f"Bearer {gate.token}"})
+    headers = {"Authorization": f"Bearer {gate.token}"}
+    assert (
+        client.post("/api/station/passages", json={"passages": []}, headers=headers).status_code
+        == 200
+    )
+    (station,) = registry.stations_of(session, gate.checkpoint)
+    registry.revoke_station(session=session, actor=gate.officer, station_id=station.id)
+    response = client.post("/api/station/passages", json={"passages": []}, headers=headers)
     assert response.status_code == 401
 
 

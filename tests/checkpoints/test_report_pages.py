@@ -17,8 +17,8 @@ from phongdich.auth.actor import system_actor
 from phongdich.auth.roles import Role
 from phongdich.checkpoints import registry, reports
 from phongdich.checkpoints.models import Checkpoint
-from phongdich.checkpoints.passages import NewPassage, record_passages
 from tests.checkpoints.helpers import Gate, gate, officer
+from tests.checkpoints.passages import NewPassage, record_passages
 from tests.factories import BA_DINH, HA_NOI, HCM, HOAN_KIEM, PHUC_XA, make_person
 from tests.web.pages import sign_in
 

@@ -18,10 +18,10 @@ from phongdich.auth.actor import Actor, system_actor
 from phongdich.auth.roles import Role
 from phongdich.checkpoints import registry, reports, sync
 from phongdich.checkpoints.models import Checkpoint, DailyReport
-from phongdich.checkpoints.passages import NewPassage, record_passages
 from phongdich.errors import Forbidden, Invalid, NotFound
 from phongdich.persons.models import Person
 from tests.checkpoints.helpers import Gate, gate, officer
+from tests.checkpoints.passages import NewPassage, record_passages
 from tests.factories import (
     BA_DINH,
     HA_NOI,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -162,17 +163,31 @@ def test_a_passage_the_server_refuses_waits_and_the_rest_go_on(
     session: Session, gate: Gate, station: Station
 ) -> None:
     station.scan(pass_text(session, make_person(session), gate.keys))
+    broken_clock = datetime(2100, 1, 1, tzinfo=UTC)
     station.queue.add(
-        {
-            "id": "00000000-0000-4000-8000-000000000001",
-            "at": datetime.now(UTC).isoformat(),
-            "origin_unit_code": "NOPE",
-        }
+        {"id": "00000000-0000-4000-8000-000000000001", "at": broken_clock.isoformat()}
     )
     result = station.sync_once()
     assert result.rejected == 1
     assert result.stored == 1
     assert station.queue.counts().rejected == 1
+    # Offered again at the next refresh (the server may accept it by then); still refused.
+    assert station.refresh()
+    assert station.queue.counts().rejected == 0
+    assert station.sync_once().rejected == 1
+
+
+def test_a_unit_the_server_no_longer_knows_does_not_cost_the_passage(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    station.start_vehicle(origin_unit_code="NOPE")
+    station.scan(pass_text(session, make_person(session), gate.keys))
+    passage = station.queue.pending(1)[0]
+    passage["origin_unit_code"] = "NOPE"  # a unit merged away since the station's bundle
+    transport(station).send_passages([passage])
+    row = session.get(Passage, uuid.UUID(passage["id"]))
+    assert row is not None
+    assert row.origin_unit_code is None
 
 
 def card_text(number: str, name: str = "Nguyễn Văn An") -> str:
@@ -203,5 +218,41 @@ def test_offline_a_card_alone_is_unverified(session: Session, gate: Gate, statio
     transport(station).down = True
     shown = station.scan(card_text(person.documents[0].number))
     assert shown is not None
-    assert shown.verdict == "pass"
-    assert shown.reason == "From a zone of level 1–2"
+    # No pass, no look-up, no origin: the officer must ask where they come from.
+    assert (shown.verdict, shown.reason) == ("conditional", "Origin unknown")
+
+
+def test_an_unknown_card_holder_is_neither_registered_nor_taken_for_a_resident(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    from phongdich.persons.models import Person
+    from tests.factories import cccd
+
+    before = session.scalar(select(func.count()).select_from(Person))
+    station.start_vehicle(origin_unit_code=HCM)
+    shown = station.scan(card_text(cccd(province="079"), "Trần Văn Lạ"))
+    assert shown is not None
+    assert shown.reason != "Resident of the destination unit"
+    station.sync_once()
+    assert session.scalar(select(func.count()).select_from(Person)) == before
+    row = session.scalar(select(Passage).where(Passage.checkpoint_id == gate.checkpoint.id))
+    assert row is not None
+    assert (row.person_id, row.traveller) == (None, "TVL 1985")
+
+
+def test_a_result_corrected_while_being_sent_is_sent_again(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    shown = station.scan(pass_text(session, make_person(session), gate.keys))
+    assert shown is not None
+    assert shown.passage_id is not None
+    station.sync_once()
+    station.rapid_test(shown.passage_id, "negative")
+    sent = station.queue.pending_rapid_tests()
+    station.rapid_test(shown.passage_id, "positive")  # corrected meanwhile
+    station.queue.mark_rapid_sent(sent)
+    assert [t["result"] for t in station.queue.pending_rapid_tests()] == ["positive"]
+    station.sync_once()
+    row = session.get(Passage, uuid.UUID(shown.passage_id))
+    assert row is not None
+    assert row.rapid_test == "positive"

@@ -3,17 +3,18 @@ others contacts, through the same tracing as check-ins."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phongdich.cases import service, tracing
 from phongdich.checkpoints.models import Passage
 from phongdich.station.queue import Queue
 from phongdich.station.runtime import Station
-from tests.cases.helpers import contact_table, hm, open_case, trace
+from tests.cases.helpers import contact_table
 from tests.checkpoints.helpers import Gate, TestClientTransport, gate, officer, pass_text
 from tests.factories import make_person
 
@@ -23,7 +24,8 @@ __all__ = ["gate", "officer"]
 def test_a_later_f0_in_a_car_makes_the_other_occupants_f1(
     session: Session, client: TestClient, gate: Gate, tmp_path: Path
 ) -> None:
-    crossed = hm(-20)
+    now = datetime.now(UTC).replace(microsecond=0)
+    crossed = now - timedelta(hours=20)
     queue = Queue(tmp_path / "station.sqlite3")
     station = Station(TestClientTransport(client, gate.token), queue, clock=lambda: crossed)
     assert station.refresh()
@@ -46,8 +48,10 @@ def test_a_later_f0_in_a_car_makes_the_other_occupants_f1(
     rows = session.scalars(select(Passage).where(Passage.group_id == group)).all()
     assert {row.person_id for row in rows} == {f0.id, driver.id, passenger.id}
     assert {row.vehicle_plate for row in rows} == {"29A-123.45"}
-    case = open_case(session, gate.officer, f0)
-    trace(session, gate.officer, case)
+    case, _ = service.open_case(
+        session=session, actor=gate.officer, person_id=f0.id, reference_time=now, now=now
+    )
+    tracing.trace(session=session, actor=gate.officer, case=case, now=now)
     assert contact_table(session, case) == {
         "Trần Văn Lái": (1, [("29A-123.45", "vehicle", crossed, crossed, None)]),
         "Lê Thị Ngồi": (1, [("29A-123.45", "vehicle", crossed, crossed, None)]),

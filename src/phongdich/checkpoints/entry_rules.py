@@ -16,6 +16,7 @@ condition must hold:
 - ``"resident_of_destination"``, ``"invited"``: true or false;
 - ``"transfer"``: one or a list of ``accepted``, ``pending``, ``refused``, ``none``;
 - ``"origin_zone_level_at_least"`` / ``"origin_zone_level_at_most"``: a level from 1 to 4;
+- ``"origin_known"``: true or false (false: no origin set and none on the credential);
 - ``"vaccinated_at_least_ago"``: full course at least that long ago (``"14d"``);
 - ``"negative_pcr_within"``, ``"negative_rapid_within"``, ``"recovered_within"``: ``"72h"``…;
 - ``"rapid_test"``: ``positive`` or ``negative``, taken at the lane on this crossing;
@@ -125,6 +126,14 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "condition": N_("Show a health pass, or take a rapid test at the lane"),
         "if": {"credential": ["none", "expired"]},
     },
+    {
+        "verdict": CONDITIONAL,
+        "reason": N_("Origin unknown"),
+        "condition": N_(
+            "Ask where they come from; rapid test at the lane if from a level 3–4 zone"
+        ),
+        "if": {"origin_known": False},
+    },
     {"verdict": PASS, "reason": N_("From a zone of level 1–2")},
 ]
 
@@ -140,6 +149,8 @@ class Traveller:
     invited: bool = False
     transfer: str = "none"
     origin_zone_level: int | None = None
+    # Whether the origin unit is known at all (None: known when its zone level is).
+    origin_known: bool | None = None
     # status.EVIDENCE names -> when (from the pass, a certificate, or the lane's rapid test)
     evidence: dict[str, datetime] = field(default_factory=dict)
     rapid_test: str = ""  # taken at the lane on this crossing
@@ -189,6 +200,7 @@ _CHECKS = {
     "colour": lambda v, f: _one_or_list(v, ("green", "yellow", "red"), f),
     "resident_of_destination": _flag,
     "invited": _flag,
+    "origin_known": _flag,
     "transfer": lambda v, f: _one_or_list(v, TRANSFER_STATES, f),
     "origin_zone_level_at_least": _level,
     "origin_zone_level_at_most": _level,
@@ -287,6 +299,9 @@ def _test(key: str, wanted: Any, t: Traveller, at: datetime) -> bool:
         return t.resident_of_destination is wanted
     if key == "invited":
         return t.invited is wanted
+    if key == "origin_known":
+        known = t.origin_known if t.origin_known is not None else t.origin_zone_level is not None
+        return known is wanted
     if key == "transfer":
         return _among(t.transfer, wanted)
     if key == "origin_zone_level_at_least":

@@ -11,7 +11,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phongdich.db import Base, new_id, utcnow
@@ -100,6 +109,8 @@ class Passage(Base):
     vehicle_type: Mapped[str] = mapped_column(String(16), default="")
     origin_unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
     destination_unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
+    # The origin's zone level as the station saw it at the crossing (levels change daily).
+    origin_zone_level: Mapped[int | None] = mapped_column(SmallInteger)
     reason: Mapped[str] = mapped_column(String(200), default="")
     verdict: Mapped[str] = mapped_column(String(16), default="pass")
     officer: Mapped[str] = mapped_column(String(64), default="")

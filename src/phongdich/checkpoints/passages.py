@@ -1,92 +1,20 @@
-"""Passages: storing a station's batch, and who travelled in one vehicle (for tracing)."""
+"""Passages: the table stations fill (`sync.receive`), and who travelled in one vehicle
+(for tracing)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from phongdich.auth import audit
-from phongdich.auth.actor import Actor
-from phongdich.auth.roles import Permission
 from phongdich.checkpoints.models import Checkpoint, Passage
-from phongdich.errors import Invalid, NotFound
-from phongdich.text import parse_code
 
 DIRECTIONS = ("in", "out")
 PASSAGES: Table = Passage.__table__  # type: ignore[assignment]  # for bulk inserts
-
-
-def get_checkpoint(session: Session, code: str) -> Checkpoint:
-    checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == parse_code(code)))
-    if checkpoint is None:
-        raise NotFound("checkpoint", code)
-    return checkpoint
-
-
-@dataclass(frozen=True)
-class NewPassage:
-    id: uuid.UUID  # made by the station
-    at: datetime
-    person_id: uuid.UUID
-    direction: str = "in"
-    group_id: uuid.UUID | None = None
-    vehicle_plate: str = ""
-    vehicle_type: str = ""
-    origin_unit_code: str | None = None
-    destination_unit_code: str | None = None
-    reason: str = ""
-    verdict: str = "pass"
-
-
-def record_passages(
-    *, session: Session, actor: Actor, checkpoint: Checkpoint, passages: Sequence[NewPassage]
-) -> int:
-    """Store a station's batch; a passage already stored (same id) is not stored again."""
-    actor.require(Permission.CHECKPOINTS_RECORD)
-    rows: dict[uuid.UUID, dict[str, object]] = {}
-    for index, passage in enumerate(passages):
-        if passage.direction not in DIRECTIONS:
-            raise Invalid(f"passages.{index}.direction", "in or out")
-        if passage.at.tzinfo is None:
-            raise Invalid(f"passages.{index}.at", "a time with its UTC offset")
-        rows[passage.id] = {
-            "id": passage.id,
-            "at": passage.at.astimezone(UTC),
-            "checkpoint_id": checkpoint.id,
-            "person_id": passage.person_id,
-            "direction": passage.direction,
-            "group_id": passage.group_id,
-            "vehicle_plate": passage.vehicle_plate.strip().upper()[:16],
-            "vehicle_type": passage.vehicle_type[:16],
-            "origin_unit_code": passage.origin_unit_code,
-            "destination_unit_code": passage.destination_unit_code,
-            "reason": passage.reason[:200],
-            "verdict": passage.verdict[:16],
-            "officer": actor.username[:64],
-        }
-    known = (
-        set(session.scalars(select(Passage.id).where(Passage.id.in_(list(rows)))))
-        if rows
-        else set()
-    )
-    fresh = [row for key, row in rows.items() if key not in known]
-    if fresh:
-        session.execute(insert(PASSAGES), fresh)
-        audit.record(
-            session,
-            actor,
-            "create",
-            "passages",
-            checkpoint.id,
-            unit_code=checkpoint.unit_code,
-            detail=f"{len(fresh)} passages",
-        )
-    return len(fresh)
 
 
 @dataclass(frozen=True)

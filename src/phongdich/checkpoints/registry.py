@@ -166,6 +166,15 @@ def remove_officer(*, session: Session, actor: Actor, code: str, username: str) 
         raise NotFound("officer", username)
     session.delete(row)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "update",
+        "checkpoint",
+        checkpoint.id,
+        unit_code=checkpoint.unit_code,
+        detail=f"officer {username.strip().lower()} removed",
+    )
 
 
 def officers_of(session: Session, checkpoint: Checkpoint) -> list[User]:
@@ -241,10 +250,10 @@ def station_for_token(session: Session, token: str) -> StationContext:
         raise Unauthorized("invalid station token")
     station = session.scalar(select(Station).where(Station.token_hash == hash_token(token)))
     checkpoint = session.get(Checkpoint, station.checkpoint_id) if station else None
+    # A closed checkpoint's stations still sync what they recorded: only revoking the token
+    # cuts a station off.
     if station is None or checkpoint is None or station.revoked_at is not None:
         raise Unauthorized("invalid station token")
-    if not checkpoint.active:
-        raise Unauthorized("this checkpoint is closed")
     unit = session.get(AdminUnit, checkpoint.unit_code)
     actor = Actor(
         user_id=None,

@@ -176,6 +176,7 @@ def compute(session: Session, checkpoint: Checkpoint, day: date) -> dict[str, An
             Passage.group_id,
             Passage.vehicle_plate,
             Passage.origin_unit_code,
+            Passage.origin_zone_level,
             Passage.verdict,
             Passage.flagged,
             Passage.rapid_test,
@@ -225,7 +226,13 @@ def compute(session: Session, checkpoint: Checkpoint, day: date) -> dict[str, An
         if direction != "in":
             continue
         origin = origins.get(row.origin_unit_code or "")
-        zone = str(origin.zone_level) if origin and origin.zone_level in (1, 2, 3, 4) else "unknown"
+        # The level the station saw at the crossing; today's only for passages without one.
+        level = (
+            row.origin_zone_level
+            if row.origin_zone_level is not None
+            else (origin.zone_level if origin else None)
+        )
+        zone = str(level) if level in (1, 2, 3, 4) else "unknown"
         by_zone[zone].add(person)
         if origin is not None:
             entry = by_origin.setdefault(
@@ -246,7 +253,7 @@ def compute(session: Session, checkpoint: Checkpoint, day: date) -> dict[str, An
         if verdict == "turn_back":
             continue
         admitted.add(person)
-        if origin is not None and origin.zone_level is not None and origin.zone_level >= HIGH_ZONE:
+        if level is not None and level >= HIGH_ZONE:
             high.add(person)
         if row.rapid_test != "negative" and not PROTECTED_REASONS.intersection(row.reasons or ()):
             unprotected.add(person)

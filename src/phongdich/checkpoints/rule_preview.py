@@ -18,9 +18,8 @@ from phongdich.auth.actor import Actor
 from phongdich.checkpoints import entry_rules, rulesets
 from phongdich.checkpoints.registry import managed_checkpoint
 from phongdich.checkpoints.schemas import SampleTraveller
+from phongdich.credentials.status import EVIDENCE
 from phongdich.errors import Invalid, NotFound
-
-EVIDENCE = ("vaccinated", "pcr_negative", "rapid_negative", "recovered")
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,8 @@ def preview(
     """The validated rules and the verdict for each traveller (the built-in ones by default)."""
     checked = entry_rules.validate_rules(rules)
     at = aware(at, tz)
+    if not 1900 <= at.year <= 2200:
+        raise Invalid("at", "a time between 1900 and 2200")
     travellers = (
         [(s.label or f"#{i + 1}", traveller(s, i, tz)) for i, s in enumerate(sample)]
         if sample is not None

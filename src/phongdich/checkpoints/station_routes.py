@@ -14,10 +14,8 @@ from phongdich.auth import audit
 from phongdich.checkpoints import sync
 from phongdich.checkpoints.registry import StationContext, station_for_token
 from phongdich.credentials.routes import request_keys
-from phongdich.credentials.scanned import identify
-from phongdich.credentials.verify import TrustStore
 from phongdich.deps import SessionDep, _bearer
-from phongdich.errors import Invalid, Unauthorized
+from phongdich.errors import NotFound, Unauthorized
 
 router = APIRouter(prefix="/api/station", tags=["checkpoint station"])
 
@@ -46,6 +44,7 @@ class StationPassageInput(BaseModel):
     vehicle_type: str = Field("", max_length=16)
     origin_unit_code: str | None = Field(None, max_length=16)
     destination_unit_code: str | None = Field(None, max_length=16)
+    origin_zone_level: int | None = Field(None, ge=1, le=4)
     reason: str = Field("", max_length=200)
     verdict: Literal["pass", "conditional", "turn_back"] = "pass"
     reasons: list[Annotated[str, Field(max_length=200)]] = Field(
@@ -138,6 +137,7 @@ class RapidTestsInput(BaseModel):
 
 class RapidTestsPublic(BaseModel):
     notices: int
+    unknown: list[uuid.UUID]  # passages this checkpoint does not have (skipped)
 
 
 @router.post("/rapid-tests", response_model=RapidTestsPublic)
@@ -146,49 +146,47 @@ def post_rapid_tests(
 ) -> RapidTestsPublic:
     """Results of the lane's rapid tests for passages already sent: the driver's status and
     the destination learn them while the driver drives on; a positive reaches the origin too."""
-    notices = sync.receive_rapid_tests(
+    notices, unknown = sync.receive_rapid_tests(
         session=session,
         context=station,
         tests=[sync.RapidTest(t.passage_id, t.result, t.at) for t in body.tests],
     )
-    return RapidTestsPublic(notices=notices)
+    return RapidTestsPublic(notices=notices, unknown=unknown)
 
 
 @router.post("/lookup", response_model=LookupPublic)
 def lookup(body: LookupInput, session: SessionDep, station: StationDep) -> LookupPublic:
-    """While online, a CCCD card or a typed document number is looked up for the colour and
-    evidence a pass would carry (a card's QR carries none). Registers an unknown card holder."""
+    """While online, a CCCD card's QR is looked up for the colour and evidence a pass would
+    carry (a card carries none). Only a card's QR, held up at the gate, is accepted: a typed
+    number would let a station read anyone's status. Nobody is registered here: 404 when the
+    card's holder is unknown, and the station decides without."""
     from phongdich.credentials.passes import initials_of
+    from phongdich.credentials.status import current_person, status_for
     from phongdich.db import utcnow
+    from phongdich.persons.documents import parse_cccd_qr, parse_document
+    from phongdich.persons.service import document_owner
 
-    if body.text.strip().startswith(("PD1:", "HC1:")):
-        raise Invalid("text", "a CCCD card's QR or a document number")
+    card = parse_cccd_qr(body.text)
+    owner = document_owner(session, parse_document(card.number))
+    if owner is None:
+        raise NotFound("person", "card")
+    person = current_person(session, owner.id)
     now = utcnow()
-    scanned = identify(
-        session,
-        body.text,
-        TrustStore(),
-        now,
-        register_unit_code=station.checkpoint.unit_code,
-        where=f"checkpoint {station.checkpoint.code}",
-    )
-    from phongdich.credentials.status import status_for
-
-    status = status_for(session=session, person_id=scanned.person.id, at=now)
+    status = status_for(session=session, person_id=person.id, at=now)
     audit.record(
         session,
         station.actor,
         "read",
         "health_status",
-        scanned.person.id,
-        unit_code=scanned.person.unit_code,
+        person.id,
+        unit_code=person.unit_code,
         detail=f"looked up at checkpoint {station.checkpoint.code}",
     )
     return LookupPublic(
         colour=status.colour,
         reasons=list(status.reasons),
-        unit_code=scanned.person.unit_code,
-        initials=initials_of(scanned.person.full_name),
-        birth_year=scanned.person.birth_year,
+        unit_code=person.unit_code,
+        initials=initials_of(person.full_name),
+        birth_year=person.birth_year,
         evidence=dict(status.evidence),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -36,13 +36,13 @@ from phongdich.checkpoints.registry import StationContext, officers_of
 from phongdich.credentials import passes, trust
 from phongdich.credentials.keys import KeyRing
 from phongdich.credentials.models import HealthPass
-from phongdich.credentials.scanned import identify
-from phongdich.credentials.status import NewFact, record_facts
-from phongdich.credentials.verify import TrustStore
+from phongdich.credentials.status import NewFact, current_person, record_facts
 from phongdich.db import utcnow
 from phongdich.errors import Invalid
-from phongdich.persons.documents import parse_document
+from phongdich.persons.documents import parse_cccd_qr, parse_document
+from phongdich.persons.models import Person
 from phongdich.persons.service import document_owner
+from phongdich.text import plate as text_plate
 from phongdich.web.reasons import N_
 
 MAX_BATCH = 1000
@@ -109,6 +109,7 @@ class StationPassage:
     vehicle_type: str = ""
     origin_unit_code: str | None = None
     destination_unit_code: str | None = None
+    origin_zone_level: int | None = None
     reason: str = ""
     verdict: str = "pass"
     reasons: Sequence[str] = ()
@@ -134,7 +135,25 @@ class Received:
     unresolved: list[str] = field(default_factory=list)
 
 
-def _check(index: int, passage: StationPassage, units: set[str]) -> None:
+# A station offline for weeks still syncs; a clock decades off is a broken clock.
+OLDEST = timedelta(days=60)
+AHEAD = timedelta(days=1)
+
+
+def check_time(value: datetime, field: str, now: datetime) -> datetime:
+    """A station's time in UTC, within OLDEST before and AHEAD after the server's now."""
+    if value.tzinfo is None:
+        raise Invalid(field, "a time with its UTC offset")
+    try:
+        at = value.astimezone(UTC)
+    except OverflowError:
+        at = None
+    if at is None or not now - OLDEST <= at <= now + AHEAD:
+        raise Invalid(field, "within the last 60 days (is the station's clock right?)")
+    return at
+
+
+def _check(index: int, passage: StationPassage, now: datetime) -> None:
     where = f"passages.{index}"
     if passage.direction not in DIRECTIONS:
         raise Invalid(f"{where}.direction", "in or out")
@@ -144,18 +163,16 @@ def _check(index: int, passage: StationPassage, units: set[str]) -> None:
         raise Invalid(f"{where}.credential", "one of " + ", ".join(CREDENTIALS))
     if passage.rapid_test not in RAPID_RESULTS:
         raise Invalid(f"{where}.rapid_test", "negative or positive")
-    if passage.at.tzinfo is None:
-        raise Invalid(f"{where}.at", "a time with its UTC offset")
-    for name in ("origin_unit_code", "destination_unit_code"):
-        code = getattr(passage, name)
-        if code is not None and code not in units:
-            raise Invalid(f"{where}.{name}", "an admin unit code")
+    check_time(passage.at, f"{where}.at", now)
 
 
 def _resolve_people(
-    session: Session, context: StationContext, passages: Sequence[StationPassage]
+    session: Session, passages: Sequence[StationPassage]
 ) -> dict[uuid.UUID, uuid.UUID | None]:
-    """Passage id -> person id, in few reads: passes by id, cards and numbers by document."""
+    """Passage id -> person id, in few reads: passes by id, cards and numbers by document.
+
+    A checkpoint registers nobody: a card or number not in the registry leaves the passage
+    with its traveller's initials only (the report counts them as unresolved)."""
     pass_ids = {p.pass_id for p in passages if p.pass_id is not None}
     holders = (
         dict(
@@ -167,32 +184,40 @@ def _resolve_people(
         else {}
     )
     found: dict[uuid.UUID, uuid.UUID | None] = {}
-    store = TrustStore()  # identify() needs one only for passes, which are resolved above
     for passage in passages:
         person_id: uuid.UUID | None = None
         if passage.pass_id is not None:
             person_id = holders.get(passage.pass_id)
-        elif passage.card:
-            try:
-                person_id = identify(
-                    session,
-                    passage.card,
-                    store,
-                    passage.at,
-                    register_unit_code=passage.destination_unit_code
-                    or context.checkpoint.unit_code,
-                    where=f"checkpoint {context.checkpoint.code}",
-                ).person.id
-            except Invalid:
-                person_id = None
-        elif passage.document_number:
-            try:
-                owner = document_owner(session, parse_document(passage.document_number))
-            except Invalid:
-                owner = None
-            person_id = owner.id if owner is not None else None
+        else:
+            number: str | None = passage.document_number
+            if passage.card:
+                try:
+                    number = parse_cccd_qr(passage.card).number
+                except Invalid:
+                    number = None
+            if number:
+                try:
+                    owner = document_owner(session, parse_document(number))
+                except Invalid:
+                    owner = None
+                person_id = owner.id if owner is not None else None
         found[passage.id] = person_id
-    return found
+    # A merged record's passages go to the survivor. (Merged rows are picked out here rather
+    # than in SQL: beside an IN list SQLite would scan the merged_into_id index instead.)
+    resolved = sorted({p for p in found.values() if p is not None})
+    merged: set[uuid.UUID] = set()
+    for first in range(0, len(resolved), 500):
+        merged.update(
+            person_id
+            for person_id, into in session.execute(
+                select(Person.id, Person.merged_into_id).where(
+                    Person.id.in_(resolved[first : first + 500])
+                )
+            ).all()
+            if into is not None
+        )
+    survivors = {p: current_person(session, p).id for p in merged}
+    return {key: survivors.get(p, p) if p else None for key, p in found.items()}
 
 
 def _notice(
@@ -227,8 +252,6 @@ def _notice(
 
 
 def _person_unit(session: Session, person_id: uuid.UUID | None) -> str | None:
-    from phongdich.persons.models import Person
-
     person = session.get(Person, person_id) if person_id else None
     return person.unit_code if person is not None else None
 
@@ -251,9 +274,10 @@ def receive(
         if codes
         else set()
     )
+    now = utcnow()
     unique: dict[uuid.UUID, StationPassage] = {}
     for index, passage in enumerate(passages):
-        _check(index, passage, units)
+        _check(index, passage, now)
         unique.setdefault(passage.id, passage)
     result = Received()
     known = (
@@ -266,7 +290,7 @@ def receive(
     context.station.last_sync_at = utcnow()
     if not fresh:
         return result
-    people = _resolve_people(session, context, fresh)
+    people = _resolve_people(session, fresh)
     transfer_ids = {p.transfer_id for p in fresh if p.transfer_id is not None}
     known_transfers = (
         set(session.scalars(select(Transfer.id).where(Transfer.id.in_(transfer_ids))))
@@ -285,10 +309,13 @@ def receive(
                 "direction": p.direction,
                 "lane": p.lane[:16],
                 "group_id": p.group_id,
-                "vehicle_plate": p.vehicle_plate.strip().upper().replace(" ", "")[:16],
+                "vehicle_plate": text_plate(p.vehicle_plate),
                 "vehicle_type": p.vehicle_type[:16],
-                "origin_unit_code": p.origin_unit_code,
-                "destination_unit_code": p.destination_unit_code,
+                "origin_unit_code": p.origin_unit_code if p.origin_unit_code in units else None,
+                "destination_unit_code": p.destination_unit_code
+                if p.destination_unit_code in units
+                else None,
+                "origin_zone_level": p.origin_zone_level,
                 "reason": p.reason[:200],
                 "verdict": p.verdict,
                 "reasons": [r[:200] for r in p.reasons][:10],
@@ -448,16 +475,18 @@ def _follow_up(
 
 def receive_rapid_tests(
     *, session: Session, context: StationContext, tests: Sequence[RapidTest]
-) -> int:
+) -> tuple[int, list[uuid.UUID]]:
     """Attach results to this checkpoint's passages; the same result sent twice is one.
-    Returns the notices made."""
+
+    Returns the notices made and the passages not found here (skipped, so one unknown id
+    never holds back the others' results)."""
     if len(tests) > MAX_BATCH:
         raise Invalid("tests", f"at most {MAX_BATCH} in one batch")
+    now = utcnow()
     for index, test in enumerate(tests):
         if test.result not in ("negative", "positive"):
             raise Invalid(f"tests.{index}.result", "negative or positive")
-        if test.at.tzinfo is None:
-            raise Invalid(f"tests.{index}.at", "a time with its UTC offset")
+        check_time(test.at, f"tests.{index}.at", now)
     ids = [t.passage_id for t in tests]
     rows = {
         row.id: row
@@ -467,14 +496,12 @@ def receive_rapid_tests(
             )
         )
     }
-    for index, test in enumerate(tests):
-        if test.passage_id not in rows:
-            raise Invalid(f"tests.{index}.passage_id", "a passage of this checkpoint")
+    unknown = [t.passage_id for t in tests if t.passage_id not in rows]
     notices = 0
     facts: list[NewFact] = []
     for test in tests:
-        row = rows[test.passage_id]
-        if row.rapid_test == test.result:
+        row = rows.get(test.passage_id)
+        if row is None or row.rapid_test == test.result:
             continue
         row.rapid_test = test.result
         count, fact = _rapid(session, context, row, row.person_id, test.result, test.at)
@@ -483,7 +510,7 @@ def receive_rapid_tests(
             facts.append(fact)
     _record_facts(session, context, facts)
     session.flush()
-    if tests:
+    if rows:
         events.record(
             session,
             RECEIVED,
@@ -493,4 +520,4 @@ def receive_rapid_tests(
             },
             unit_code=context.checkpoint.unit_code,
         )
-    return notices
+    return notices, unknown

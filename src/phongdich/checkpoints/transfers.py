@@ -29,6 +29,7 @@ from phongdich.persons.documents import parse_document
 from phongdich.persons.models import Person
 from phongdich.persons.service import UnitPaths, document_owner, visible
 from phongdich.text import clean_name, new_code
+from phongdich.text import plate as text_plate
 
 STATUSES = ("pending", "accepted", "refused", "cancelled")
 MAX_PEOPLE = 500
@@ -74,7 +75,10 @@ def file_transfer(
     reason = clean_name(reason)
     if not reason:
         raise Invalid("reason", "required")
-    today = today or utcnow().date()
+    if today is None:
+        from phongdich.config import get_settings
+
+        today = utcnow().astimezone(get_settings().tz).date()
     if not today - timedelta(days=1) <= travel_date <= today + MAX_AHEAD:
         raise Invalid("travel_date", f"from yesterday to {MAX_AHEAD.days} days ahead")
     if not document_numbers:
@@ -95,7 +99,7 @@ def file_transfer(
         to_unit_code=receiver.code,
         reason=reason[:200],
         route=clean_name(route)[:300],
-        vehicle_plate=vehicle_plate.strip().upper().replace(" ", "")[:16],
+        vehicle_plate=text_plate(vehicle_plate),
         vehicle_type=clean_name(vehicle_type)[:16],
         travel_date=travel_date,
         filed_by=actor.username[:64],
@@ -116,14 +120,14 @@ def file_transfer(
     return transfer
 
 
-def get_transfer(session: Session, actor: Actor, code: str) -> Transfer:
-    """A manifest the actor sent or receives (others look not found)."""
-    transfer = session.scalar(
-        select(Transfer).where(
-            Transfer.code == (code or "").strip().upper(),
-            in_jurisdiction(actor, Transfer.from_unit_code, Transfer.to_unit_code),
-        )
+def get_transfer(session: Session, actor: Actor, code: str, *, lock: bool = False) -> Transfer:
+    """A manifest the actor sent or receives (others look not found); `lock` holds its row
+    until the transaction ends, so an accept and a refuse at once cannot both win."""
+    query = select(Transfer).where(
+        Transfer.code == (code or "").strip().upper(),
+        in_jurisdiction(actor, Transfer.from_unit_code, Transfer.to_unit_code),
     )
+    transfer = session.scalar(query.with_for_update() if lock else query)
     if transfer is None:
         raise NotFound("transfer", code)
     return transfer
@@ -132,7 +136,8 @@ def get_transfer(session: Session, actor: Actor, code: str) -> Transfer:
 def decide(*, session: Session, actor: Actor, code: str, accept: bool, note: str = "") -> Transfer:
     """The receiving unit accepts or refuses; the same decision sent twice is one decision."""
     actor.require(Permission.CHECKPOINTS_MANAGE)
-    transfer = get_transfer(session, actor, code)
+    transfer = get_transfer(session, actor, code, lock=True)
+    session.refresh(transfer)  # the status as of the lock, not as first read
     receiver = session.get(AdminUnit, transfer.to_unit_code)
     if receiver is None or not covers(actor, receiver.path):
         raise NotFound("transfer", code)
@@ -157,7 +162,8 @@ def decide(*, session: Session, actor: Actor, code: str, accept: bool, note: str
 def cancel(*, session: Session, actor: Actor, code: str) -> Transfer:
     """The sending unit withdraws its manifest (pending or accepted); sent twice, one change."""
     actor.require(Permission.CHECKPOINTS_MANAGE)
-    transfer = get_transfer(session, actor, code)
+    transfer = get_transfer(session, actor, code, lock=True)
+    session.refresh(transfer)
     sender = session.get(AdminUnit, transfer.from_unit_code)
     if sender is None or not covers(actor, sender.path):
         raise NotFound("transfer", code)

@@ -78,14 +78,16 @@ def _read_pass(text: str, offline: Offline, at: datetime) -> Reading:
     if not verdict.decoded:
         reading.state, reading.problem = "forged", "; ".join(verdict.errors)
         return reading
-    reading.pass_id = uuid.UUID(payload["pass_id"])
-    reading.subject = str(payload.get("subject", ""))
     reading.initials = str(payload.get("initials", ""))
     reading.birth_year = payload.get("birth_year")
-    reading.unit = payload.get("unit")
     if verdict.signature_valid is not True:
+        # Nothing of an unsigned payload names anyone: a copied pass id must not put this
+        # crossing (or a lane test) on the real holder's record.
         reading.state, reading.problem = "forged", "; ".join(verdict.errors)
         return reading
+    reading.pass_id = uuid.UUID(payload["pass_id"])
+    reading.subject = str(payload.get("subject", ""))
+    reading.unit = payload.get("unit")
     if verdict.revoked:
         reading.state, reading.problem = "revoked", "revoked"
         return reading
@@ -242,7 +244,9 @@ def _manifest_state(
     manifests = offline.by_subject.get(reading.subject, []) if reading.subject else []
     if context.transfer is not None:
         shown = offline.manifests.get(context.transfer.transfer_id)
-        if shown is not None and (not manifests or shown in manifests):
+        # A pass names its holder: they must be on the manifest shown. A card names nobody
+        # the manifest knows, so it travels under the manifest shown for the vehicle.
+        if shown is not None and (reading.subject in shown.subjects or not reading.subject):
             return shown.status, shown
     for status in ("accepted", "pending", "refused"):
         for manifest in manifests:
@@ -285,6 +289,7 @@ def decide(reading: Reading, context: Context, offline: Offline, at: datetime) -
         invited=invited,
         transfer=transfer_state,
         origin_zone_level=offline.zone_level(origin),
+        origin_known=origin is not None and origin in offline.units,
         evidence=evidence,
         rapid_test=context.rapid_test,
         lane=context.lane,

@@ -23,6 +23,8 @@ class Refused(Exception):
 
 class Client:
     def __init__(self, server: str, token: str, timeout: float = 10.0) -> None:
+        if not server.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) address: {server!r}")
         self.server = server.rstrip("/")
         self.token = token
         self.timeout = timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -224,7 +225,12 @@ def station(
     elif camera is not None:
         capture = open_capture(camera, camera=True)
     try:
-        running = Station.open(server, token, data_dir, officer=officer[:64])
+        try:
+            running = Station.open(server, token, data_dir, officer=officer[:64])
+        except (OSError, sqlite3.Error) as exc:
+            raise fail(f"cannot use the data folder {data_dir}: {exc}", 1) from None
+        except ValueError as exc:
+            raise fail(f"--server: {exc}", 2) from None
         try:
             _run(running, _frames(images, video, camera, capture), port, once, batch)
         finally:

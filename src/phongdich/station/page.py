@@ -15,18 +15,18 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from phongdich.station.assess import LOCAL
 from phongdich.station.runtime import Shown, Station
 from phongdich.web import i18n, reasons
 from phongdich.web.reasons import N_
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RAPID_TEST_WINDOW = 200  # a lane's result is for one of its latest passages
 MAX_CODE = 4000  # an EU DCC is about 600 characters; a scanner never types more
 
@@ -73,7 +73,7 @@ def local_time(value: str | datetime | None) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(LOCAL_TZ).strftime("%H:%M:%S %d/%m")
+    return moment.astimezone(LOCAL).strftime("%H:%M:%S %d/%m")
 
 
 def age_text(seconds: float | None) -> str:
@@ -180,6 +180,9 @@ def _wants_json(request: Request) -> bool:
 def create_page(station: Station) -> FastAPI:
     """The page app for one running station."""
     app = FastAPI(title="phongdich station", docs_url=None, redoc_url=None, openapi_url=None)
+    # Only this computer's own names: a page elsewhere that rebinds its DNS name to 127.0.0.1
+    # must not read the lane's travellers or post scans.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "::1"])
 
     def render(request: Request, status_code: int = 200, message: str = "") -> HTMLResponse:
         locale = _locale(request)
@@ -286,6 +289,9 @@ def create_page(station: Station) -> FastAPI:
         form = await request.form()
         passage_id = str(form.get("passage_id") or "")
         result = str(form.get("result") or "")
+        if passage_id == "next" and result in ("negative", "positive", ""):
+            station.rapid_test_next(result)  # taken before the scan: the rules see it
+            return back()
         try:
             uuid.UUID(passage_id)
         except ValueError:

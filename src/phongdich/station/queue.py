@@ -53,6 +53,8 @@ class Queue:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # Blanked card text is overwritten on disk too, not left in free pages.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -101,6 +103,15 @@ class Queue:
             self._db.execute(
                 "UPDATE passages SET rejected = ? WHERE id = ?", (why[:300], passage_id)
             )
+
+    def retry_rejected(self) -> int:
+        """Offer refused passages again (the server may accept them since: a fixed clock, a
+        newer server); returns how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE passages SET rejected = NULL WHERE rejected IS NOT NULL AND sent_at IS NULL"
+            )
+            return cursor.rowcount
 
     def rejected(self) -> list[tuple[dict[str, Any], str]]:
         with self._lock:
@@ -151,12 +162,13 @@ class Queue:
             ).fetchall()
         return [{"passage_id": a, "result": b, "at": c} for a, b, c in rows]
 
-    def mark_rapid_sent(self, passage_ids: Sequence[str]) -> None:
+    def mark_rapid_sent(self, tests: Sequence[dict[str, str]]) -> None:
+        """Mark sent the results exactly as sent: one corrected meanwhile stays to be sent."""
         now = datetime.now(UTC).isoformat()
         with self._lock:
             self._db.executemany(
-                "UPDATE rapid_tests SET sent_at = ? WHERE passage_id = ?",
-                ((now, passage_id) for passage_id in passage_ids),
+                "UPDATE rapid_tests SET sent_at = ? WHERE passage_id = ? AND result = ? AND at = ?",
+                ((now, t["passage_id"], t["result"], t["at"]) for t in tests),
             )
 
     def get_meta(self, key: str) -> str | None:

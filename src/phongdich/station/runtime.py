@@ -24,6 +24,7 @@ from phongdich.station import assess
 from phongdich.station.client import Client, Offline, Refused
 from phongdich.station.offline import Offline as OfflineData
 from phongdich.station.queue import Queue
+from phongdich.text import plate as text_plate
 
 log = logging.getLogger("phongdich.station")
 
@@ -31,6 +32,7 @@ DEDUPE_SECONDS = 10.0  # the same code held in front of the camera is one passag
 BATCH = 1000
 REFRESH_SECONDS = 300.0
 LOOKUP_TIMEOUT = 0.5  # a CCCD card is looked up online only if the answer is this quick
+LOOKUP_PAUSE = 60.0
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Station:
         self.last_sync: datetime | None = None
         self.last_error = ""
         self._seen: dict[str, float] = {}
+        # When the server last failed to answer: a card is not looked up for a while after.
+        self._unreachable_at: float | None = None
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         cached = queue.get_meta("bundle")
@@ -105,6 +109,8 @@ class Station:
         self.queue.set_meta("bundle", json.dumps(data, ensure_ascii=False))
         with self._lock:
             self.offline = offline
+        self._unreachable_at = None
+        self.queue.retry_rejected()
         return True
 
     def require_offline(self) -> OfflineData:
@@ -148,9 +154,15 @@ class Station:
         """A card carries no health data: ask the server, if it answers at once."""
         if not reading.card:
             return
+        now = self.monotonic()
+        if self._unreachable_at is not None and now - self._unreachable_at < LOOKUP_PAUSE:
+            return  # the network was down a moment ago: do not make the lane wait on it
         try:
             found = self.client.lookup(reading.card, timeout=LOOKUP_TIMEOUT)
-        except (Offline, Refused):
+        except Offline:
+            self._unreachable_at = now
+            return
+        except Refused:
             return
         reading.colour = found.get("colour")
         reading.reasons = tuple(found.get("reasons") or ())
@@ -211,6 +223,7 @@ class Station:
             "vehicle_type": self.context.vehicle_type,
             "origin_unit_code": decision.origin_unit_code,
             "destination_unit_code": decision.destination_unit_code,
+            "origin_zone_level": decision.traveller.origin_zone_level,
             "reason": self.context.reason,
             "verdict": verdict.verdict,
             "reasons": [verdict.reason],
@@ -275,7 +288,7 @@ class Station:
                 direction=self.context.direction,
                 lane=self.context.lane,
                 group_id=uuid.uuid4(),
-                vehicle_plate=plate.strip().upper().replace(" ", "")[:16],
+                vehicle_plate=text_plate(plate),
                 vehicle_type=vehicle_type[:16],
                 origin_unit_code=origin_unit_code or None,
                 destination_unit_code=destination_unit_code or None,
@@ -295,6 +308,14 @@ class Station:
                 self.context.direction = direction
             if lane:
                 self.context.lane = lane[:16]
+
+    def rapid_test_next(self, result: str) -> None:
+        """A rapid test taken before the scan: the next person's verdict takes it into account
+        (a positive turns them back; a negative counts as a recent negative test)."""
+        if result not in ("negative", "positive", ""):
+            raise ValueError("negative, positive or nothing")
+        with self._lock:
+            self.context.rapid_test = result
 
     def rapid_test(self, passage_id: str, result: str) -> None:
         """The lane's rapid test for a passage already recorded (the driver may have left)."""
@@ -316,6 +337,7 @@ class Station:
                     answer = self.client.send_passages(passages)
                 except Offline as exc:
                     self.last_error = str(exc)
+                    self._unreachable_at = self.monotonic()
                     result.offline = True
                     return result
                 except Refused as exc:
@@ -333,9 +355,11 @@ class Station:
             tests = self.queue.pending_rapid_tests()
             if tests:
                 try:
-                    self.client.send_rapid_tests(tests)
-                    self.queue.mark_rapid_sent([t["passage_id"] for t in tests])
-                    result.rapid_tests = len(tests)
+                    answer = self.client.send_rapid_tests(tests)
+                    unknown = {str(u) for u in answer.get("unknown") or ()}
+                    done = [t for t in tests if t["passage_id"] not in unknown]
+                    self.queue.mark_rapid_sent(done)
+                    result.rapid_tests = len(done)
                 except (Offline, Refused) as exc:
                     self.last_error = str(exc)
                     result.offline = isinstance(exc, Offline)
@@ -368,6 +392,7 @@ class Station:
                 "reason": self.context.reason,
                 "transfer": self.context.transfer.code if self.context.transfer else None,
                 "group_size": self.context.group_size,
+                "rapid_test": self.context.rapid_test,
             },
         }
 

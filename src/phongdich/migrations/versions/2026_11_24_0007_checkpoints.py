@@ -218,6 +218,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("checkpoint_passages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("station_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("origin_zone_level", sa.SmallInteger(), nullable=True))
         batch_op.add_column(
             sa.Column(
                 "lane", sa.String(length=16), nullable=False, server_default=sa.text("'general'")
@@ -307,6 +308,7 @@ def downgrade() -> None:
         batch_op.drop_column("credential")
         batch_op.drop_column("lane")
         batch_op.drop_column("station_id")
+        batch_op.drop_column("origin_zone_level")
 
     with op.batch_alter_table("checkpoint_officers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checkpoint_officers_user_id"))
