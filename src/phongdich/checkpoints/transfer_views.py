@@ -106,14 +106,17 @@ def view(session: Session, actor: Actor, code: str) -> TransferView:
         for member, person in transfers.members_of(session, transfer)
     ]
     if named and members:
-        audit.record(
+        # One entry per person named, as for any read of personal data.
+        audit.record_many(
             session,
             actor,
             "read",
-            "transfer",
-            transfer.id,
-            unit_code=transfer.from_unit_code if sides.sender else transfer.to_unit_code,
-            detail=f"{len(members)} members named",
+            "person",
+            [
+                (m.person_id, transfer.to_unit_code if sides.receiver else transfer.from_unit_code)
+                for m in members
+            ],
+            detail=f"member of transfer {transfer.code}",
         )
     return TransferView(transfer, sides, named, members)
 

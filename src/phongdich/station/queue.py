@@ -104,6 +104,18 @@ class Queue:
                 "UPDATE passages SET rejected = ? WHERE id = ?", (why[:300], passage_id)
             )
 
+    def flag_group(self, group_id: str, why: str) -> int:
+        """Flag the group's passages not yet sent (a group found large only at its 10th
+        person was not flagged at its first)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE passages SET body = json_set(body, '$.flagged', ?) "
+                "WHERE sent_at IS NULL AND json_extract(body, '$.group_id') = ? "
+                "AND coalesce(json_extract(body, '$.flagged'), '') = ''",
+                (why, group_id),
+            )
+            return cursor.rowcount
+
     def retry_rejected(self) -> int:
         """Offer refused passages again (the server may accept them since: a fixed clock, a
         newer server); returns how many."""

@@ -240,6 +240,8 @@ class Station:
             "rapid_test": self.context.rapid_test,
         }
         self.queue.add(passage)  # committed before the verdict is shown
+        if decision.flagged and self.context.group_id is not None:
+            self.queue.flag_group(str(self.context.group_id), decision.flagged)
         if self.context.group_id is not None:
             self.context.group_size += 1
         self.context.invitation = None
