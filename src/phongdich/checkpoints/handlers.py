@@ -15,12 +15,39 @@ from phongdich import events
 from phongdich.checkpoints import reports
 from phongdich.checkpoints.models import DailyReport
 from phongdich.checkpoints.sync import RECEIVED
+from phongdich.events import OutboxEvent
 
 # A report computed this long after the event was written already holds the event's passages
 # (they were committed with it, and a station's batch commits within seconds). A station back
 # from a day offline sends a hundred batches: the first delivery computes the day, the others
 # find it fresh and skip, instead of reading the growing day a hundred times.
 SETTLED = timedelta(minutes=2)
+
+
+def _superseded(
+    session: Session, event: events.Event, checkpoint_id: uuid.UUID, dates: set[date]
+) -> bool:
+    """A later batch of the same checkpoint covering these days is waiting: its delivery will
+    recompute them, with this batch's passages too (committed before it). A station sending a
+    day's backlog in a hundred batches then costs one recompute, not a hundred, and does not
+    hold SQLite's single writer while the station waits."""
+    later = session.scalars(
+        select(OutboxEvent.payload).where(
+            OutboxEvent.topic == RECEIVED,
+            OutboxEvent.unit_code == event.unit_code,
+            OutboxEvent.created_at > event.created_at,
+        )
+    ).all()
+    for payload in later:
+        if str(payload.get("checkpoint_id")) != str(checkpoint_id):
+            continue
+        try:
+            covered = {date.fromisoformat(str(day)) for day in payload.get("days") or ()}
+        except ValueError:
+            continue
+        if dates <= covered:
+            return True
+    return False
 
 
 @events.on(RECEIVED, name="checkpoints.daily_reports")
@@ -33,7 +60,7 @@ def recompute_reports(session: Session, event: events.Event) -> None:
     except (KeyError, ValueError):
         return  # a malformed event cannot become valid by retrying
     days = reports.local_days_of_utc_dates(dates)
-    if not days:
+    if not days or _superseded(session, event, checkpoint_id, set(dates)):
         return
     fresh = set(
         session.scalars(
