@@ -23,6 +23,7 @@ BENCHMARKS = {
     "checkins": "Ingest device batches via the service vs a raw bulk insert; tracing queries",
     "testing": "Import lab results via the service vs a raw bulk insert; pairing at the site",
     "tracing": "Trace one F0 (F1, F2, orders) and 1,000 F0 through the outbox; visits_at",
+    "checkpoint": "Scan-to-verdict per camera frame vs all-format decode; 100,000 passages synced",
 }
 
 Runner = Callable[..., Result]

@@ -27,6 +27,7 @@ from phongdich.auth.passwords import hash_password
 from phongdich.auth.roles import Role
 from phongdich.db import Database, utcnow
 from phongdich.demo import checkins, health
+from phongdich.demo.checkpoints import CheckpointsDemo, add_checkpoints
 from phongdich.demo.names import (
     FAMILY_NAMES,
     GIVEN_FEMALE,
@@ -65,6 +66,8 @@ class DemoResult:
     testing: TestingDemo | None = None  # labs and a screening campaign in progress
     # Cases traced through the check-ins, which end at the current time (like them, edges vary).
     outbreak: OutbreakDemo | None = field(default=None, compare=False)
+    # Gateway checkpoints, a week of passages, transfers, a station token and QR frames.
+    checkpoints: CheckpointsDemo | None = field(default=None, compare=False)
 
     def print(self, console: Console) -> None:
         console.print(f"Demo city: {self.people:,} people in {self.households:,} households.")
@@ -76,6 +79,9 @@ class DemoResult:
             console.print(self.testing.line())
         if self.outbreak is not None:
             console.print(self.outbreak.line())
+        if self.checkpoints is not None:
+            for line in self.checkpoints.lines():
+                console.print(line, highlight=False, soft_wrap=True)
         table = Table("username", "role", "unit", "password", title="Demo users")
         for row in self.users:
             table.add_row(*row)
@@ -386,6 +392,8 @@ def build_demo(
         result.health_facts += result.testing.health_facts
         result.outbreak = add_outbreak(session, seed=seed)
         result.health_facts += result.outbreak.health_facts
+        result.checkpoints = add_checkpoints(session, seed=seed)
+        result.health_facts += result.checkpoints.health_facts
     return result
 
 
