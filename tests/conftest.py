@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,10 @@ from phongdich.config import Settings
 from phongdich.db import Database, upgrade
 from phongdich.importing import ImportReport
 from tests.factories import REFERENCE_TREE
+
+# What the code writes to the configured data folder (signing keys, the demo's station frames)
+# goes to a temporary folder during the tests, never into the checkout.
+os.environ.setdefault("PHONGDICH_DATA_DIR", tempfile.mkdtemp(prefix="phongdich-tests-"))
 
 # Production argon2 parameters cost ~50 ms a hash; tests create hundreds of users. The cheap
 # parameters still produce and verify real argon2id hashes.
