@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
@@ -222,7 +223,12 @@ def test_offline_the_station_works_from_its_copy_and_syncs_later(
     assert len(live.passages()) == before + 1
 
 
-def test_clear_errors_and_no_token_in_them(live: Live, tmp_path: Path) -> None:
+def test_clear_errors_and_no_token_in_them(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phongdich.station import command
+
+    monkeypatch.setattr(command, "FIRST_BUNDLE_PAUSE", 0.0)  # the retries of a first start
     data = tmp_path / "station"
     code, _, stderr = run(live, data, "--once", "--images", str(tmp_path / "missing"))
     assert code == 1

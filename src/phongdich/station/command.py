@@ -240,10 +240,22 @@ def station(
             capture.release()
 
 
+FIRST_BUNDLE_TRIES = 5
+FIRST_BUNDLE_PAUSE = 2.0
+
+
 def _run(
     running: Station, source: Iterator[Frame] | None, port: int, once: bool, batch: int
 ) -> None:
-    if running.refresh():
+    fresh = running.refresh()
+    # A first start has nothing to fall back on: a server busy starting up (503) or a link
+    # coming up gets a few more tries before the station gives up.
+    for _ in range(FIRST_BUNDLE_TRIES):
+        if fresh or running.offline is not None or running.last_error.startswith(("401", "403")):
+            break
+        time.sleep(FIRST_BUNDLE_PAUSE)
+        fresh = running.refresh()
+    if fresh:
         typer.echo("bundle: fresh copy from the server", err=True)
     elif running.last_error.startswith(("401", "403")):
         raise fail("the server refused this station's token (revoked or mistyped)", 1)
