@@ -10,7 +10,6 @@ Days are local (Asia/Ho_Chi_Minh): a quarantine day or a zone level belongs to t
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from phongdich.auth.roles import Permission
 from phongdich.cases import quarantine, zones
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, parse_date, redirect
 from phongdich.web.reasons import N_
 from phongdich.web.templating import render
 
@@ -65,7 +64,6 @@ ACTION_LABELS = {
     "widen": N_("Widened"),
     "lift": N_("Lifted"),
 }
-DATE_RULE = N_("a date as YYYY-MM-DD or DD/MM/YYYY")
 TEMPERATURE_RULE = N_("a number such as 37.5")
 LINE_RULE = N_("unit CODE, street CODE name, or address CODE house and street")
 BEDS_RULE = N_("a number of beds from 0 to 100000")
@@ -92,20 +90,6 @@ SERVICE_REASONS = (
 RESIDENTS_PER_PAGE = 50
 ZONES_PER_PAGE = 200
 MAX_LINES = 40
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def parse_date(text: str, field: str) -> date:
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
-            day, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(field, DATE_RULE) from None
 
 
 def picked_day(text: str | None) -> tuple[date, Errors]:

@@ -28,7 +28,6 @@ from phongdich.cases.area_pages import (
     LineErrors,
     actor_units,
     page_number,
-    redirect,
     unit_names,
     unit_problem,
 )
@@ -36,7 +35,7 @@ from phongdich.cases.models import Lockdown, LockdownArea
 from phongdich.db import utcnow
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, redirect
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)

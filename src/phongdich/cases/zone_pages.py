@@ -24,13 +24,12 @@ from phongdich.cases.area_pages import (
     Errors,
     page_number,
     picked_day,
-    redirect,
     unit_names,
     unit_problem,
 )
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, redirect
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
@@ -31,7 +31,7 @@ from phongdich.credentials.keys import keyring
 from phongdich.db import utcnow
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, redirect
 from phongdich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,10 +54,6 @@ class CheckpointCodeConvertor(Convertor[str]):
 
 register_url_convertor("checkpoint_code", CheckpointCodeConvertor())
 CodePath = Annotated[str, Path(max_length=40)]
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def lanes_of(text: str) -> list[str]:

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from phongdich.checkpoints.transfer_routes import signed_code
 from phongdich.credentials.passes import qr_svg
 from phongdich.deps import ActorDep, SessionDep
 from phongdich.errors import Conflict, Invalid, NotFound
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, parse_date, redirect
 from phongdich.web.i18n import gettext_
 from phongdich.web.reasons import N_
 from phongdich.web.templating import render
@@ -75,7 +75,6 @@ KIND_LABELS = {
     "rapid_negative": N_("Rapid test: negative"),
     "flagged": N_("Flagged group"),
 }
-DATE_RULE = N_("a date as YYYY-MM-DD or DD/MM/YYYY")
 # Fixed reasons the transfer services give in English, listed so the catalogue has them.
 SERVICE_REASONS = (
     N_("an admin unit code"),
@@ -90,20 +89,6 @@ SERVICE_REASONS = (
     N_("from yesterday to 30 days ahead"),
     N_("at most 500 people"),
 )
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _parse_date(text: str, field: str) -> date:
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
-            day, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(field, DATE_RULE) from None
 
 
 def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
@@ -275,7 +260,7 @@ def transfer_file(
             errors["reason_other" if values.get("reason") == "other" else "reason"] = "required"
     travel_day: date | None = None
     try:
-        travel_day = _parse_date(values.get("travel_date", "")[:20], "travel_date")
+        travel_day = parse_date(values.get("travel_date", "")[:20], "travel_date")
     except Invalid as exc:
         errors["travel_date"] = exc.reason
     if errors or travel_day is None:
@@ -325,7 +310,7 @@ def transfer_file(
         return _new_page(
             request, session, actor, values=values, errors={"form": exc.message}, status_code=409
         )
-    return _redirect(f"/transfers/{transfer.code}?notice=saved")
+    return redirect(f"/transfers/{transfer.code}?notice=saved")
 
 
 # One manifest
@@ -412,7 +397,7 @@ def _decide(
         return _detail_page(
             request, session, actor, code, errors={form: {"form": exc.message}}, status_code=409
         )
-    return _redirect(f"/transfers/{transfer.code}?notice=saved")
+    return redirect(f"/transfers/{transfer.code}?notice=saved")
 
 
 @router.post("/transfers/{code}/accept", response_class=HTMLResponse)
@@ -521,4 +506,4 @@ def notice_read(
         session=session, actor=actor, notice_id=key, whole_group=bool(values.get("group"))
     )
     back = "/checkpoints/notices" + ("?all=1" if values.get("all") else "")
-    return _redirect(back)
+    return redirect(back)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from phongdich.errors import Conflict, Invalid, NotFound, PhongdichError
 from phongdich.testing import campaigns, figures, labs, pooling, reports, sampling
 from phongdich.testing.models import Campaign
 from phongdich.testing.schemas import CampaignInput, SiteInput
-from phongdich.web.forms import FormValues
+from phongdich.web.forms import FormValues, parse_date, redirect
 from phongdich.web.reasons import N_
 from phongdich.web.templating import render
 from phongdich.web.uploads import handle_upload, upload_page
@@ -49,7 +49,6 @@ CAMPAIGN_FIELDS = (
 )
 SITE_FIELDS = ("code", "name", "unit_code", "address")
 STAFF_FIELDS = ("site_code", "username")
-DATE_RULE = N_("a date as YYYY-MM-DD or DD/MM/YYYY")
 POOL_RULE = N_("a whole number from 1 to 30")
 # Fixed reasons the testing services give in English, listed here so the catalogue has them.
 SERVICE_REASONS = (
@@ -66,10 +65,6 @@ PEOPLE_TEMPLATE = "testing/people.html"
 _SPLIT = re.compile(r"[\s,;]+")
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 def split_codes(text: str) -> list[str]:
     """Codes typed or scanned one after another: separated by spaces, commas or new lines."""
     return [part for part in _SPLIT.split(text) if part]
@@ -79,13 +74,7 @@ def _date(values: Mapping[str, str], name: str) -> date:
     text = values.get(name, "")
     if not text:
         raise Invalid(name, "required")
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
-            day, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(name, DATE_RULE) from None
+    return parse_date(text, name)
 
 
 def _pool_size(values: Mapping[str, str]) -> int:
@@ -231,7 +220,7 @@ def campaign_submit(
     except (Invalid, Conflict) as exc:
         field, reason = _error_field(exc, CAMPAIGN_FIELDS)
         return _campaign_form(request, values, {field: reason}, status_code=exc.status_code)
-    return _redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
+    return redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
 
 
 # A campaign's progress
@@ -344,7 +333,7 @@ def site_submit(
             site_errors={field: reason},
             status_code=exc.status_code,
         )
-    return _redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
+    return redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
 
 
 @router.post("/testing/campaigns/{code}/staff", response_class=HTMLResponse)
@@ -378,7 +367,7 @@ def staff_submit(
             staff_errors={field: reason},
             status_code=exc.status_code,
         )
-    return _redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
+    return redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
 
 
 @router.post("/testing/campaigns/{code}/next-round", response_class=HTMLResponse)
@@ -393,14 +382,14 @@ def next_round_submit(
         return _campaign_page(
             request, session, actor, campaign.code, action_error=exc.reason, status_code=422
         )
-    return _redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
+    return redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
 
 
 @router.post("/testing/campaigns/{code}/close", response_class=HTMLResponse)
 def close_submit(code: Code, actor: ActorDep, session: SessionDep) -> Response:
     campaign = _managed(session, actor, code)
     campaigns.close_campaign(session=session, actor=actor, code=campaign.code)
-    return _redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
+    return redirect(f"/testing/campaigns/{campaign.code}?notice=saved")
 
 
 def _people_context(campaign: Campaign) -> dict[str, Any]:

@@ -7,9 +7,15 @@ what was typed kept. (A framework-level rejection would lose the values and show
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+
+from phongdich.errors import Invalid
+from phongdich.web.reasons import N_
 
 MAX_FIELDS = 50
 
@@ -21,3 +27,22 @@ async def form_values(request: Request) -> dict[str, str]:
 
 
 FormValues = Annotated[dict[str, str], Depends(form_values)]
+
+
+DATE_RULE = N_("a date as YYYY-MM-DD or DD/MM/YYYY")
+
+
+def parse_date(text: str, field: str) -> date:
+    """A date as typed on a page: ISO, or day/month/year as Vietnamese write it."""
+    try:
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
+            day, month, year = (int(part) for part in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(field, DATE_RULE) from None
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a form post: see the page again (303), so a reload does not post twice."""
+    return RedirectResponse(url, status_code=303)
