@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.orm import Session
 
 from phongdich.config import get_settings
 from phongdich.db import Database, current_revision, upgrade
@@ -75,6 +76,17 @@ def database(migrate: bool = True) -> Database:
         if migrate:
             upgrade(db)
     return db
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One transaction on the configured database, whose connections are closed afterwards."""
+    db = database()
+    try:
+        with db.transaction() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 def print_report(report: ImportReport, what: str) -> None:

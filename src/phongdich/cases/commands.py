@@ -30,15 +30,10 @@ def _time(text: str, field: str) -> datetime:
 
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    """One transaction on the configured database, whose connections are closed afterwards."""
     from phongdich import cli
 
-    db = cli.database()
-    try:
-        with db.transaction() as session:
-            yield session
-    finally:
-        db.dispose()
+    with cli.transaction() as session:
+        yield session
 
 
 @cases_app.command("open")

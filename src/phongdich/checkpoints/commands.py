@@ -22,15 +22,10 @@ checkpoints_app.add_typer(rules_app, name="rules")
 
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    """One transaction on the configured database, whose connections are closed afterwards."""
     from phongdich import cli
 
-    db = cli.database()
-    try:
-        with db.transaction() as session:
-            yield session
-    finally:
-        db.dispose()
+    with cli.transaction() as session:
+        yield session
 
 
 def _server(server: str | None) -> str:
