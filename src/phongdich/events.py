@@ -42,7 +42,11 @@ BACKOFF_CAP_SECONDS = 3600.0
 
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_pending", "dispatched", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "dispatched", "created_at"),
+        # Handlers looking for later events of their topic (checkpoints' report coalescing).
+        Index("ix_outbox_events_topic_created_at", "topic", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     topic: Mapped[str] = mapped_column(String(100), index=True)

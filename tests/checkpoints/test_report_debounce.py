@@ -44,3 +44,24 @@ def test_only_the_last_batch_recomputes(session: Session, monkeypatch: pytest.Mo
     handlers.recompute_reports(session, second)  # a later batch covers only one of its days
     assert [c for c, _ in calls] == [other, checkpoint, checkpoint]
     assert narrower.created_at > second.created_at
+
+
+def test_a_later_batch_already_handled_does_not_excuse_this_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stations at once: the later batch's recompute may have run before this one
+    committed, so this one still recomputes."""
+    from phongdich.events import EventDelivery
+
+    calls: list[uuid.UUID] = []
+    monkeypatch.setattr(reports, "recompute", lambda s, c, days: calls.append(c))
+    checkpoint = uuid.uuid4()
+    first = received(session, checkpoint, ["2021-09-10"], 1)
+    second = received(session, checkpoint, ["2021-09-10"], 2)
+    row = session.get(OutboxEvent, second.id)
+    assert row is not None
+    row.dispatched = True
+    session.add(EventDelivery(event_id=second.id, handler=handlers.HANDLER, status="done"))
+    session.flush()
+    handlers.recompute_reports(session, first)
+    assert calls == [checkpoint]

@@ -171,10 +171,13 @@ def test_a_passage_the_server_refuses_waits_and_the_rest_go_on(
     assert result.rejected == 1
     assert result.stored == 1
     assert station.queue.counts().rejected == 1
-    # Offered again at the next refresh (the server may accept it by then); still refused.
-    assert station.refresh()
-    assert station.queue.counts().rejected == 0
+    # Not offered again at every sync (the reason stays shown) ...
+    assert station.sync_once().rejected == 0
+    assert station.queue.counts().rejected == 1
+    # ... but again a day later, in case the server accepts it by then; still refused.
+    station.queue._db.execute("UPDATE passages SET rejected_at = '2000-01-01T00:00:00+00:00'")
     assert station.sync_once().rejected == 1
+    assert station.queue.counts().rejected == 1
 
 
 def test_a_unit_the_server_no_longer_knows_does_not_cost_the_passage(
@@ -256,3 +259,22 @@ def test_a_result_corrected_while_being_sent_is_sent_again(
     row = session.get(Passage, uuid.UUID(shown.passage_id))
     assert row is not None
     assert row.rapid_test == "positive"
+
+
+def test_a_rapid_test_with_a_broken_clock_does_not_hold_back_the_others(
+    session: Session, gate: Gate, station: Station
+) -> None:
+    first = station.scan(pass_text(session, make_person(session), gate.keys))
+    second = station.scan(pass_text(session, make_person(session), gate.keys))
+    assert first is not None
+    assert second is not None
+    assert first.passage_id is not None
+    assert second.passage_id is not None
+    station.sync_once()
+    station.queue.add_rapid_test(first.passage_id, "negative", "2100-01-01T00:00:00+00:00")
+    station.rapid_test(second.passage_id, "positive")
+    assert station.sync_once().rapid_tests == 1
+    row = session.get(Passage, uuid.UUID(second.passage_id))
+    assert row is not None
+    assert row.rapid_test == "positive"
+    assert [t["passage_id"] for t in station.queue.pending_rapid_tests()] == [first.passage_id]

@@ -8,20 +8,21 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from phongdich import events
 from phongdich.checkpoints import reports
 from phongdich.checkpoints.models import DailyReport
 from phongdich.checkpoints.sync import RECEIVED
-from phongdich.events import OutboxEvent
+from phongdich.events import EventDelivery, OutboxEvent
 
 # A report computed this long after the event was written already holds the event's passages
 # (they were committed with it, and a station's batch commits within seconds). A station back
 # from a day offline sends a hundred batches: the first delivery computes the day, the others
 # find it fresh and skip, instead of reading the growing day a hundred times.
 SETTLED = timedelta(minutes=2)
+HANDLER = "checkpoints.daily_reports"
 
 
 def _superseded(
@@ -31,11 +32,20 @@ def _superseded(
     recompute them, with this batch's passages too (committed before it). A station sending a
     day's backlog in a hundred batches then costs one recompute, not a hundred, and does not
     hold SQLite's single writer while the station waits."""
+    # Only a later event whose delivery has yet to run counts: one already run may have read
+    # the day before this batch committed (two stations at once), and one dead never will.
+    waiting = or_(
+        OutboxEvent.dispatched.is_(False),
+        and_(EventDelivery.handler == HANDLER, EventDelivery.status == "pending"),
+    )
     later = session.scalars(
-        select(OutboxEvent.payload).where(
+        select(OutboxEvent.payload)
+        .outerjoin(EventDelivery, EventDelivery.event_id == OutboxEvent.id)
+        .where(
             OutboxEvent.topic == RECEIVED,
-            OutboxEvent.unit_code == event.unit_code,
             OutboxEvent.created_at > event.created_at,
+            OutboxEvent.unit_code == event.unit_code,
+            waiting,
         )
     ).all()
     for payload in later:
@@ -50,7 +60,7 @@ def _superseded(
     return False
 
 
-@events.on(RECEIVED, name="checkpoints.daily_reports")
+@events.on(RECEIVED, name=HANDLER)
 def recompute_reports(session: Session, event: events.Event) -> None:
     """The event names UTC dates; each overlaps two local days, and both are recomputed."""
     payload = event.payload

@@ -137,7 +137,7 @@ class RapidTestsInput(BaseModel):
 
 class RapidTestsPublic(BaseModel):
     notices: int
-    unknown: list[uuid.UUID]  # passages this checkpoint does not have (skipped)
+    unknown: list[uuid.UUID]  # skipped: not a passage of this checkpoint, or a time out of range
 
 
 @router.post("/rapid-tests", response_model=RapidTestsPublic)

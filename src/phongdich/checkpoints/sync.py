@@ -478,15 +478,20 @@ def receive_rapid_tests(
 ) -> tuple[int, list[uuid.UUID]]:
     """Attach results to this checkpoint's passages; the same result sent twice is one.
 
-    Returns the notices made and the passages not found here (skipped, so one unknown id
-    never holds back the others' results)."""
+    Returns the notices made and the passages skipped: not found here, or with a time out of
+    range (so one bad result never holds back the others)."""
     if len(tests) > MAX_BATCH:
         raise Invalid("tests", f"at most {MAX_BATCH} in one batch")
     now = utcnow()
+    out_of_range: set[uuid.UUID] = set()
     for index, test in enumerate(tests):
         if test.result not in ("negative", "positive"):
             raise Invalid(f"tests.{index}.result", "negative or positive")
-        check_time(test.at, f"tests.{index}.at", now)
+        try:
+            check_time(test.at, f"tests.{index}.at", now)
+        except Invalid:
+            out_of_range.add(test.passage_id)  # skipped like an unknown passage
+    tests = [t for t in tests if t.passage_id not in out_of_range]
     ids = [t.passage_id for t in tests]
     rows = {
         row.id: row
@@ -496,7 +501,7 @@ def receive_rapid_tests(
             )
         )
     }
-    unknown = [t.passage_id for t in tests if t.passage_id not in rows]
+    unknown = [t.passage_id for t in tests if t.passage_id not in rows] + sorted(out_of_range)
     notices = 0
     facts: list[NewFact] = []
     for test in tests:

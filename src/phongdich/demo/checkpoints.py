@@ -32,7 +32,7 @@ from phongdich.auth.models import User
 from phongdich.auth.passwords import TOKEN_PREFIX, hash_token
 from phongdich.cases import zones
 from phongdich.cases.models import Case, Contact
-from phongdich.checkpoints import registry, sync, transfers
+from phongdich.checkpoints import registry, reports, sync, transfers
 from phongdich.checkpoints.entry_rules import DEFAULT_RULES, TURN_BACK, Traveller, evaluate
 from phongdich.checkpoints.models import Checkpoint, Station
 from phongdich.checkpoints.passages import PASSAGES
@@ -576,10 +576,6 @@ def _transfers(
 
 def _daily_reports(session: Session, checkpoints: Sequence[Checkpoint], today: date) -> int:
     """Each day of the week aggregated now, as the evening job would have done."""
-    try:
-        from phongdich.checkpoints import reports
-    except ImportError:  # without the reports module, the passages stand alone
-        return 0
     days = [today - timedelta(days=back) for back in range(DAYS, 0, -1)]
     return sum(reports.recompute(session, checkpoint.id, days) for checkpoint in checkpoints)
 

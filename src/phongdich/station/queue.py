@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS passages (
     at TEXT NOT NULL,
     body TEXT NOT NULL,
     sent_at TEXT,
-    rejected TEXT
+    rejected TEXT,
+    rejected_at TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_passages_unsent ON passages (sent_at, at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +35,9 @@ CREATE TABLE IF NOT EXISTS rapid_tests (
     sent_at TEXT
 );
 """
+
+
+RETRY_REFUSED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class Queue:
         # Blanked card text is overwritten on disk too, not left in free pages.
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
+        if "rejected_at" not in columns:  # a queue file from before refusals were retried
+            self._db.execute("ALTER TABLE passages ADD COLUMN rejected_at TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -79,12 +86,14 @@ class Queue:
             self._db.execute("COMMIT")
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
-        """The oldest unsent passages (rejected ones wait for an officer)."""
+        """The oldest unsent passages; one the server refused is offered again once a day (the
+        server may accept it by then: a corrected clock, a newer server), not at every sync."""
+        retry_before = (datetime.now(UTC) - RETRY_REFUSED_AFTER).isoformat()
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM passages WHERE sent_at IS NULL AND rejected IS NULL "
-                "ORDER BY at, id LIMIT ?",
-                (limit,),
+                "SELECT body FROM passages WHERE sent_at IS NULL "
+                "AND (rejected IS NULL OR rejected_at < ?) ORDER BY at, id LIMIT ?",
+                (retry_before, limit),
             ).fetchall()
         return [json.loads(body) for (body,) in rows]
 
@@ -101,7 +110,8 @@ class Queue:
     def reject(self, passage_id: str, why: str) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE passages SET rejected = ? WHERE id = ?", (why[:300], passage_id)
+                "UPDATE passages SET rejected = ?, rejected_at = ? WHERE id = ?",
+                (why[:300], datetime.now(UTC).isoformat(), passage_id),
             )
 
     def flag_group(self, group_id: str, why: str) -> int:
@@ -113,15 +123,6 @@ class Queue:
                 "WHERE sent_at IS NULL AND json_extract(body, '$.group_id') = ? "
                 "AND coalesce(json_extract(body, '$.flagged'), '') = ''",
                 (why, group_id),
-            )
-            return cursor.rowcount
-
-    def retry_rejected(self) -> int:
-        """Offer refused passages again (the server may accept them since: a fixed clock, a
-        newer server); returns how many."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE passages SET rejected = NULL WHERE rejected IS NOT NULL AND sent_at IS NULL"
             )
             return cursor.rowcount
 

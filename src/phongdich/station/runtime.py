@@ -110,7 +110,6 @@ class Station:
         with self._lock:
             self.offline = offline
         self._unreachable_at = None
-        self.queue.retry_rejected()
         return True
 
     def require_offline(self) -> OfflineData:
@@ -240,8 +239,13 @@ class Station:
             "rapid_test": self.context.rapid_test,
         }
         self.queue.add(passage)  # committed before the verdict is shown
-        if decision.flagged and self.context.group_id is not None:
-            self.queue.flag_group(str(self.context.group_id), decision.flagged)
+        if (
+            assess.LARGE_GROUP in decision.flagged
+            and self.context.group_id is not None
+            and self.context.group_size + 1 == assess.GROUP_WITHOUT_MANIFEST
+        ):
+            # Found large only now: its first passengers, still queued, are flagged with it.
+            self.queue.flag_group(str(self.context.group_id), assess.LARGE_GROUP)
         if self.context.group_id is not None:
             self.context.group_size += 1
         self.context.invitation = None

@@ -20,6 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_outbox_events_topic_created_at", "outbox_events", ["topic", "created_at"], unique=False
+    )
     op.create_table(
         "transfers",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -284,6 +287,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_events_topic_created_at", table_name="outbox_events")
     with op.batch_alter_table("checkpoints", schema=None) as batch_op:
         batch_op.drop_column("active")
         batch_op.drop_column("lanes")
