@@ -4,56 +4,26 @@ PostgreSQL databases of their own (the commands commit)."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from phongdich import cli
 from phongdich.adminunits.models import AdminUnit
 from phongdich.auth.actor import system_actor
 from phongdich.cases import zones
 from phongdich.cases.models import Case, ZoneLevel
-from phongdich.config import get_settings
 from phongdich.db import Database
 from phongdich.persons.models import Person
 from tests.cases.helpers import make_venue, visit
-from tests.conftest import _load_reference_tree, migrated_database
+from tests.cli_database import cli_database, db, run
 from tests.factories import cccd, make_person
 
-runner = CliRunner()
+__all__ = ["cli_database", "db"]
+
 SYSTEM = system_actor("tests")
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def cli_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("cli")) as db:
-        _load_reference_tree(db)
-        yield db
-
-
-@pytest.fixture
-def db(cli_database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    """The commands' database (tests differ by the people they make, all committed)."""
-    url = cli_database.engine.url.render_as_string(hide_password=False)
-    monkeypatch.setenv("PHONGDICH_DATABASE_URL", url)
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    get_settings.cache_clear()
-    yield cli_database
-    get_settings.cache_clear()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def run(*args: str) -> Result:
-    return runner.invoke(cli.app, list(args))
 
 
 def one_line_error(result: Result) -> str:
